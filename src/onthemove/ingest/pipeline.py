@@ -1,0 +1,289 @@
+"""One ingest = one batch: read, map, match places, validate, then load all-or-nothing.
+
+The whole load runs in one store transaction, so a failure or a killed process leaves the
+store as it was. The batch id is derived from the file's checksum, the kind and the mapping,
+so loading the same file again is recognised and changes nothing.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from onthemove.ingest.hxl_auto import mapping_from_tags
+from onthemove.ingest.kinds import get_kind
+from onthemove.ingest.mapping import Mapping, MappingError
+from onthemove.ingest.plan import Plan, build_plan
+from onthemove.ingest.raw import ROW
+from onthemove.ingest.report import MAX_LISTED, BatchReport
+from onthemove.ingest.tabular import Source, open_source
+from onthemove.ingest.validate import build_checked
+from onthemove.store.base import Store
+from onthemove.store.batches import remove_rows
+
+Progress = Callable[[str], None]
+
+
+class IngestError(ValueError):
+    """The file cannot be loaded as asked; nothing was stored."""
+
+
+class StrictRefusal(IngestError):
+    """Strict mode and at least one row was rejected: the whole file is refused."""
+
+    def __init__(self, report: BatchReport) -> None:
+        super().__init__(
+            f"{report.source_file}: {report.rows_rejected} of {report.rows_read} rows rejected; "
+            "strict mode refuses the whole file and nothing was stored"
+        )
+        self.report = report
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def batch_id_for(kind: str, sha: str, mapping: Mapping) -> str:
+    return "B" + hashlib.sha256(f"{kind}|{sha}|{mapping.fingerprint()}".encode()).hexdigest()[:12]
+
+
+def resolve_mapping(source: Source, kind: str | None, mapping: Mapping | str | Path | None) -> Mapping:
+    if isinstance(mapping, Mapping):
+        found = mapping
+    elif mapping is not None:
+        found = Mapping.load(mapping)
+    elif source.tags:
+        if kind is None:
+            raise IngestError(f"{source.source}: say which kind of records this HXL file holds (--kind)")
+        return mapping_from_tags(get_kind(kind), source.tags, source=f"HXL tags of {source.source}")
+    else:
+        raise IngestError(
+            f"{source.source}: no HXL hashtag row in the first 25 rows, and no mapping file given. "
+            "Add HXL hashtags under the header row, or pass --mapping FILE (see docs/mapping.md)."
+        )
+    if kind is not None and kind != found.kind:
+        raise MappingError(f"{found.origin}: the mapping loads {found.kind!r} but --kind says {kind!r}")
+    return found
+
+
+def ingest(
+    store: Store,
+    path: str | Path,
+    kind: str | None = None,
+    mapping: Mapping | str | Path | None = None,
+    *,
+    strict: bool = False,
+    replace: bool = False,
+    attribution: str | None = None,
+    licence: str | None = None,
+    user: str | None = None,
+    source: Source | None = None,
+    progress: Progress | None = None,
+) -> BatchReport:
+    started = time.perf_counter()
+    step = progress or (lambda _msg: None)
+    p = Path(path)
+    if not p.exists():
+        raise IngestError(f"{p}: file not found")
+    step("checksum")
+    sha = file_sha256(p)
+    preset = mapping if isinstance(mapping, Mapping) else (Mapping.load(mapping) if mapping else None)
+    if source is None:
+        source = open_source(
+            p, sheet=preset.sheet if preset else None, header_row=preset.header_row if preset else None
+        )
+    resolved = resolve_mapping(source, kind, preset)
+    batch_id = batch_id_for(resolved.kind, sha, resolved)
+    report = BatchReport(
+        batch_id=batch_id,
+        kind=resolved.kind,
+        source_file=str(p),
+        sha256=sha,
+        status="loaded",
+        mapping=resolved.origin,
+        attribution=attribution or resolved.attribution,
+        licence=licence or resolved.licence,
+    )
+    previous = store.fetch_one("SELECT status, report FROM batches WHERE batch_id = $id", {"id": batch_id})
+    if previous and previous[0] == "loaded":
+        old = BatchReport.from_dict(json.loads(previous[1]))
+        old.status = "unchanged"
+        old.notes = [f"this file was already loaded as batch {batch_id}; nothing changed"]
+        old.records_loaded = 0
+        return old
+    others = store.fetch(
+        "SELECT batch_id FROM batches WHERE sha256 = $sha AND kind = $kind AND status = 'loaded'",
+        {"sha": sha, "kind": resolved.kind},
+    )
+    if others and not replace:
+        raise IngestError(
+            f"{p}: this file is already loaded as batch {others[0][0]} with another mapping; "
+            "roll that batch back first, or pass --replace to supersede it"
+        )
+    plan = build_plan(resolved, source.headers, source.tags)
+    con = store.validation_connection()
+    with store.transaction():
+        step("reading")
+        report.rows_read = source.stage(con, "raw")
+        step("matching places")
+        has_known = _prepare_lookups(store, con, plan, report)
+        step("validating")
+        build_checked(con, plan, has_known)
+        _summarise(con, report)
+        report.rows_loaded = report.rows_read - report.rows_rejected
+        if strict and report.rows_rejected:
+            report.status = "refused"
+            _drop_temp(con)
+            raise StrictRefusal(report)
+        step("loading")
+        for old in others:
+            remove_rows(store, old[0])
+            store.execute("UPDATE batches SET status = 'superseded' WHERE batch_id = $id", {"id": old[0]})
+        if previous:  # rolled back earlier, now loaded again
+            remove_rows(store, batch_id)
+            store.execute("DELETE FROM batches WHERE batch_id = $id", {"id": batch_id})
+        fields = ", ".join(f'"{f}"' for f in plan.kind.names)
+        report.records_loaded = store.load_query(
+            plan.kind.table,
+            con,
+            f"SELECT CAST($batch AS VARCHAR) AS batch_id, {ROW} AS row_number, {fields} FROM checked "
+            f"WHERE {ROW} NOT IN (SELECT {ROW} FROM rejected) ORDER BY {ROW}, _proj",
+            {"batch": batch_id},
+        )
+        store.load_query(
+            "rejections",
+            con,
+            f"SELECT CAST($batch AS VARCHAR) AS batch_id, {ROW} AS row_number, column_name, value, expected "
+            "FROM rejected",
+            {"batch": batch_id},
+        )
+        _drop_temp(con)
+        report.seconds = round(time.perf_counter() - started, 3)
+        record_batch(store, report, user)
+    return report
+
+
+def _prepare_lookups(store: Store, con: duckdb.DuckDBPyConnection, plan: Plan, report: BatchReport) -> bool:
+    known = store.fetch_arrow("SELECT pcode FROM places")
+    con.register("_known_arrow", known)
+    con.execute("CREATE OR REPLACE TEMP TABLE _known AS SELECT CAST(pcode AS VARCHAR) AS pcode FROM _known_arrow")
+    con.unregister("_known_arrow")
+    has_known = known.num_rows > 0
+    if not has_known and any(f.type == "pcode" for f in plan.kind.fields):
+        report.notes.append("the gazetteer is empty, so P-codes were not checked; load P-codes first")
+    vm_rows = [
+        (fld, str(src), None if dst is None else str(dst))
+        for fld, pairs in plan.mapping.values.items()
+        for src, dst in pairs.items()
+    ]
+    con.execute("CREATE OR REPLACE TEMP TABLE _valuemap (field VARCHAR, src VARCHAR, dst VARCHAR)")
+    if vm_rows:
+        con.executemany("INSERT INTO _valuemap VALUES (?, ?, ?)", vm_rows)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _placematch "
+        "(field VARCHAR, name VARCHAR, parent VARCHAR, pcode VARCHAR, method VARCHAR, note VARCHAR)"
+    )
+    wanted = {
+        (name, src.name_column, src.parent_column)
+        for proj in plan.projections
+        for name, src in proj.fields.items()
+        if src.name_column is not None
+    }
+    if not wanted:
+        return has_known
+    from onthemove.ingest.gazetteer import load_matcher
+
+    matcher = load_matcher(store)
+    rows: list[tuple[Any, ...]] = []
+    for fld, name_col, parent_col in sorted(wanted, key=str):
+        opts = plan.mapping.places.get(fld, {})
+        parent_sql = f"NULLIF(trim(c{parent_col}), '')" if parent_col is not None else "NULL"
+        pairs = con.execute(
+            f"SELECT DISTINCT NULLIF(trim(c{name_col}), '') AS n, {parent_sql} AS p FROM raw WHERE n IS NOT NULL"
+        ).fetchall()
+        for name, parent in pairs:
+            m = matcher.match(name, level=opts.get("level"), parent=parent, country=opts.get("country"))
+            cands = "; ".join(f"{c.name} ({c.pcode}, {c.score:.0f})" for c in m.candidates)
+            note = None
+            if m.pcode is None:
+                where = f" in {parent}" if parent else ""
+                note = (
+                    f"a place name that matches one P-code: {name!r}{where} is {m.method}; closest: {cands or 'none'}"
+                )
+                report.unmatched_places.append(
+                    {
+                        "field": fld,
+                        "name": name,
+                        "parent": parent,
+                        "method": m.method,
+                        "candidates": [c.__dict__ for c in m.candidates],
+                    }
+                )
+            rows.append((fld, name, parent, m.pcode, m.method, note))
+    if rows:
+        con.executemany("INSERT INTO _placematch VALUES (?, ?, ?, ?, ?, ?)", rows)
+    return has_known
+
+
+def _summarise(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
+    row = con.execute(f"SELECT count(DISTINCT {ROW}) FROM rejected").fetchone()
+    report.rows_rejected = int(row[0]) if row else 0
+    listed = con.sql(
+        f"SELECT {ROW} AS row, column_name AS column, value, expected FROM rejected LIMIT {MAX_LISTED}"
+    ).to_arrow_table()
+    report.rejections = [{"file": report.source_file, **r} for r in listed.to_pylist()]
+    summary = con.sql(
+        "SELECT column_name AS column, expected, count(*) AS rows, min(_row) AS first_row "
+        "FROM rejected GROUP BY ALL ORDER BY rows DESC LIMIT 50"
+    ).to_arrow_table()
+    report.rejection_summary = summary.to_pylist()
+
+
+def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    for name in ("raw", "checked", "rejected", "_known", "_valuemap", "_placematch"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def record_batch(store: Store, report: BatchReport, user: str | None) -> None:
+    store.execute(
+        "INSERT INTO batches VALUES ($id, $kind, $file, $sha, $mapping, $attr, $lic, $user, $at, "
+        "$read, $loaded, $rejected, $status, $report)",
+        {
+            "id": report.batch_id,
+            "kind": report.kind,
+            "file": report.source_file,
+            "sha": report.sha256,
+            "mapping": report.mapping,
+            "attr": report.attribution,
+            "lic": report.licence,
+            "user": user or _whoami(),
+            "at": datetime.now(UTC).replace(tzinfo=None),
+            "read": report.rows_read,
+            "loaded": report.rows_loaded,
+            "rejected": report.rows_rejected,
+            "status": report.status,
+            "report": json.dumps(report.to_dict(), default=str),
+        },
+    )
+
+
+def _whoami() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+__all__ = ["BatchReport", "IngestError", "StrictRefusal", "ingest"]

@@ -1,0 +1,195 @@
+"""CSV and XLSX readers. Large CSVs are staged by DuckDB's own reader, never row by row in Python.
+
+Both return a source that knows its headers, its HXL tags (if any) and how to stage itself as a
+table of text cells (``c0..cN`` plus ``_row``) in a DuckDB connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import duckdb
+import pyarrow as pa
+
+from onthemove.ingest.hxl import MAX_HEADER_ROWS, find_hashtag_row
+from onthemove.ingest.raw import ROW, RawTable, ReadError
+
+EXCEL = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+
+
+class Source(Protocol):
+    source: str
+    headers: list[str]
+    tags: list[str | None] | None
+
+    def stage(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
+        """Create temp table ``name`` with the data rows; return how many rows it holds."""
+        ...
+
+
+def stage_raw(raw: RawTable, con: duckdb.DuckDBPyConnection, name: str) -> int:
+    con.register(f"{name}_arrow", raw.table)
+    try:
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_arrow"')
+    finally:
+        con.unregister(f"{name}_arrow")
+    return raw.table.num_rows
+
+
+class RawSource:
+    """A RawTable (XLSX, Kobo, DTM JSON) seen as a stageable source."""
+
+    def __init__(self, raw: RawTable) -> None:
+        self.raw = raw
+        self.source = raw.source
+        self.headers = raw.headers
+        self.tags = raw.tags
+
+    def stage(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
+        return stage_raw(self.raw, con, name)
+
+
+@dataclass
+class CsvSource:
+    """A CSV file; DuckDB reads the data rows, Python only sniffs the header and hashtag rows."""
+
+    source: str
+    headers: list[str]
+    tags: list[str | None] | None
+    data_line: int  # 1-based line of the first data row
+    delimiter: str
+    encoding: str
+    notes: list[str] = field(default_factory=list)
+
+    def stage(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
+        width = len(self.headers)
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+        options = (
+            f"header = false, skip = {self.data_line - 1}, columns = {columns}, delim = $delim, "
+            "quote = '\"', escape = '\"', null_padding = true, parallel = true"
+        )
+        if self.encoding != "utf-8":
+            options += ", encoding = 'latin-1'"
+        filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
+        try:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT *, '
+                f"CAST(row_number() OVER () + {self.data_line - 1} AS BIGINT) AS {ROW} "
+                f"FROM read_csv($path, {options})",
+                {"path": self.source, "delim": self.delimiter},
+            )
+            con.execute(f'DELETE FROM "{name}" WHERE NOT ({filled})')
+        except duckdb.Error as exc:
+            raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
+        row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        return int(row[0]) if row else 0
+
+
+def open_source(path: str | Path, sheet: str | None = None, header_row: int | None = None) -> Source:
+    """Open a CSV/TSV or spreadsheet; find the header row and the HXL hashtag row if there is one."""
+    p = Path(path)
+    if not p.exists():
+        raise ReadError(str(p), "file not found")
+    if p.suffix.lower() in EXCEL:
+        return RawSource(read_excel(p, sheet=sheet, header_row=header_row))
+    return sniff_csv(p, header_row=header_row)
+
+
+def sniff_csv(path: Path, header_row: int | None = None) -> CsvSource:
+    with path.open("rb") as fh:
+        head = fh.read(256 * 1024)
+    if b"\x00" in head[:4096]:
+        raise ReadError(str(path), "this is a binary file, not CSV text")
+    try:
+        text = head.decode("utf-8-sig")
+        encoding = "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a multi-byte character cut at the buffer end
+            text, encoding = head.decode("latin-1"), "latin-1"
+        else:
+            text, encoding = head[: exc.start].decode("utf-8-sig"), "utf-8"
+    lines = text.splitlines()[: MAX_HEADER_ROWS + 1]
+    try:
+        delimiter = csv.Sniffer().sniff("\n".join(lines[:10]), delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+    headers, tags, data_index = _locate_header(str(path), rows, header_row)
+    return CsvSource(str(path), headers, tags, data_index + 1, delimiter, encoding)
+
+
+def _locate_header(
+    source: str, rows: list[list[Any]], header_row: int | None
+) -> tuple[list[str], list[str | None] | None, int]:
+    """Return headers, tags and the 0-based index of the first data row."""
+    if not rows:
+        raise ReadError(source, "the file is empty")
+    cells = [[None if c is None or str(c).strip() == "" else str(c).strip() for c in r] for r in rows]
+    if header_row is not None:
+        h = header_row - 1
+        if h >= len(cells):
+            raise ReadError(source, f"header_row {header_row} is past the end of the file")
+        return [c or "" for c in cells[h]], None, h + 1
+    hashtag = find_hashtag_row(cells)
+    if hashtag is not None:
+        tags = cells[hashtag]
+        headers = cells[hashtag - 1] if hashtag > 0 else [None] * len(tags)
+        width = max(len(tags), len(headers))
+        headers = [(headers[i] if i < len(headers) else None) or "" for i in range(width)]
+        tags = [tags[i] if i < len(tags) else None for i in range(width)]
+        return headers, tags, hashtag + 1
+    for i, row in enumerate(cells):
+        if any(row):
+            return [c or "" for c in row], None, i + 1
+    raise ReadError(source, "no header row found")
+
+
+def cell_text(value: Any) -> str | None:
+    """Spreadsheet cell to text, the way a person reads it (6.0 -> '6', dates as ISO)."""
+    if value is None:
+        return None
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value).strip()
+    return text or None
+
+
+def read_excel(path: Path, sheet: str | None = None, header_row: int | None = None) -> RawTable:
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        names = wb.sheet_names
+        name = sheet or names[0]
+        if name not in names:
+            raise ReadError(str(path), f"no sheet {name!r}; the sheets are: {', '.join(names)}")
+        rows = [[cell_text(v) for v in r] for r in wb.get_sheet_by_name(name).to_python(skip_empty_area=False)]
+    except CalamineError as exc:
+        raise ReadError(str(path), f"cannot read as a spreadsheet: {exc}") from exc
+    headers, tags, first = _locate_header(str(path), rows, header_row)
+    data, numbers = [], []
+    for i in range(first, len(rows)):
+        if any(c is not None for c in rows[i]):
+            data.append(rows[i])
+            numbers.append(i + 1)
+    raw = RawTable.from_rows(str(path), headers, data, numbers, tags=tags, sheet=name)
+    return raw
+
+
+def empty_raw(source: str, headers: list[str]) -> RawTable:
+    cols: dict[str, pa.Array] = {f"c{i}": pa.array([], pa.string()) for i in range(len(headers))}
+    cols[ROW] = pa.array([], pa.int64())
+    return RawTable(source=source, headers=headers, table=pa.table(cols))

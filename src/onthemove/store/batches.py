@@ -1,0 +1,72 @@
+"""Batch registry: list what was loaded, and roll a batch back exactly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from onthemove.store.base import Store
+
+CANONICAL_TABLES = ("displacement", "movements", "sites", "site_assessments", "driver_events")
+GAZETTEER_TABLES = ("places", "place_geometries", "place_aliases")
+
+
+class BatchError(LookupError):
+    pass
+
+
+@dataclass
+class Rollback:
+    batch_id: str
+    removed: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.removed.values())
+
+
+def list_batches(store: Store, include_all: bool = False) -> list[dict[str, Any]]:
+    where = "" if include_all else "WHERE status = 'loaded'"
+    return store.fetch_dicts(
+        "SELECT batch_id, kind, source_file, sha256, attribution, licence, loaded_by, loaded_at, rows_read, "
+        f"rows_loaded, rows_rejected, status FROM batches {where} ORDER BY loaded_at, batch_id"
+    )
+
+
+def get_batch(store: Store, batch_id: str) -> dict[str, Any]:
+    rows = store.fetch_dicts("SELECT * FROM batches WHERE batch_id = $id", {"id": batch_id})
+    if not rows:
+        raise BatchError(f"no batch {batch_id!r}; `onthemove batches` lists them")
+    row = rows[0]
+    row["report"] = json.loads(row["report"]) if row.get("report") else None
+    return row
+
+
+def rejections(store: Store, batch_id: str, limit: int | None = None) -> list[dict[str, Any]]:
+    text = "SELECT row_number, column_name, value, expected FROM rejections WHERE batch_id = $id ORDER BY row_number"
+    if limit is not None:
+        text += f" LIMIT {int(limit)}"
+    return store.fetch_dicts(text, {"id": batch_id})
+
+
+def remove_rows(store: Store, batch_id: str) -> dict[str, int]:
+    """Delete every row a batch put anywhere; the caller holds the transaction."""
+    removed = {}
+    for table in (*CANONICAL_TABLES, *GAZETTEER_TABLES, "rejections"):
+        row = store.fetch_one(f"SELECT count(*) FROM {table} WHERE batch_id = $id", {"id": batch_id})
+        count = int(row[0]) if row else 0
+        if count:
+            store.execute(f"DELETE FROM {table} WHERE batch_id = $id", {"id": batch_id})
+            removed[table] = count
+    return removed
+
+
+def rollback(store: Store, batch_id: str) -> Rollback:
+    batch = get_batch(store, batch_id)
+    if batch["status"] != "loaded":
+        raise BatchError(f"batch {batch_id} is {batch['status']}, not loaded; nothing to roll back")
+    with store.transaction():
+        removed = remove_rows(store, batch_id)
+        store.execute("UPDATE batches SET status = 'rolled_back' WHERE batch_id = $id", {"id": batch_id})
+    return Rollback(batch_id, removed)
