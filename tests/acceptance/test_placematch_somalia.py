@@ -130,7 +130,11 @@ def test_cccm_crosswalk() -> None:
             not_in_gazetteer.append((f"{region} / {district}", code))
             continue
         checked.append((f"{region} / {district}", code, matcher.match(district, 2, region, "SO")))
-    wrong = [(f"{label} (crosswalk {code} = {matcher.places[code].name})", m) for label, code, m in checked if m.pcode != code]
+    wrong = [
+        (f"{label} (crosswalk {code} = {matcher.places[code].name})", m)
+        for label, code, m in checked
+        if m.pcode != code
+    ]
     accuracy = 1 - len(wrong) / len(checked)
     print(f"\nCCCM SOM_PCODES: {len(checked) - len(wrong)}/{len(checked)} correct ({accuracy:.1%})")
     print(f"  P-codes not in the global list (skipped): {len(not_in_gazetteer)}, e.g. {not_in_gazetteer[:3]}")

@@ -155,9 +155,7 @@ def read_boundaries(
         return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v).strip() or None
 
     def repeats_parent(n: int) -> bool:
-        return n - 1 in pcodes and all(
-            text(pcodes[n], i) == text(pcodes[n - 1], i) for i in range(len(wkb))
-        )
+        return n - 1 in pcodes and all(text(pcodes[n], i) == text(pcodes[n - 1], i) for i in range(len(wkb)))
 
     if level is None and pcode_field is not None:
         m = _PCODE.match(pcode_field)

@@ -122,7 +122,8 @@ def load_pcodes(store: Store, path: str | Path, country: str | None = None, user
                 continue
             parent = get("parent")
             if int(level) == 1 and parent:
-                adm0[parent.upper()] = iso3 or parent.upper()
+                parent = _existing_country(existing, pcode.upper(), parent.upper())
+                adm0[parent] = iso3 or parent
             if pcode.upper() in existing:
                 continue
             existing.add(pcode.upper())
@@ -137,6 +138,10 @@ def load_pcodes(store: Store, path: str | Path, country: str | None = None, user
                 }
             )
         for code, iso3 in adm0.items():
+            store.execute(
+                "UPDATE places SET country = $iso3 WHERE pcode = $code AND admin_level = 0",
+                {"iso3": iso3, "code": code},
+            )
             if code not in existing:
                 new.append(
                     {
@@ -155,6 +160,16 @@ def load_pcodes(store: Store, path: str | Path, country: str | None = None, user
         report.seconds = round(time.perf_counter() - started, 3)
         record_batch(store, report, user)
     return report
+
+
+def _existing_country(existing: set[str], pcode: str, parent: str) -> str:
+    """The list names adm0 by ISO3 (SOM); COD-AB by its P-code (SO). Reuse the adm0 already present."""
+    if parent in existing:
+        return parent
+    for size in (3, 2):
+        if pcode[:size] in existing and pcode[:size] != pcode:
+            return pcode[:size]
+    return parent
 
 
 def _read_cells(p: Path, source: Any) -> list[tuple[int, list[str | None]]]:

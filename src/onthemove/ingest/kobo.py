@@ -37,6 +37,7 @@ from typing import Any
 import python_calamine as pc
 
 from onthemove.ingest.raw import ROW, RawTable, ReadError
+from onthemove.ingest.tabular import cell_text
 
 SEPS = ("/", "-", ".", ":")
 _TRUE = {"1", "true", "yes"}
@@ -84,18 +85,12 @@ class _Section:
 
 
 def _text(v: object) -> str | None:
-    """A cell as the text a person sees: 1.0 -> "1", dates in ISO form, "" -> None."""
-    if v is None or v == "" or v == [] or v == {}:
-        return None
-    if isinstance(v, bool):
-        return str(v)
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
-    if isinstance(v, dt.date | dt.time):
-        return v.isoformat()
+    """A cell as the project's spreadsheet reader shows it (6.0 -> "6", ISO dates); JSON lists as JSON."""
     if isinstance(v, list | dict):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
+        return json.dumps(v, ensure_ascii=False) if v else None
+    if isinstance(v, dt.time):
+        return v.isoformat()
+    return cell_text(v)
 
 
 def _label(row: dict[str, Any]) -> str:
@@ -131,12 +126,13 @@ def _form_from_rows(survey: list[dict[str, Any]], choices: list[dict[str, Any]])
             continue
         if not words or not name:
             continue
-        kind, lst = words[0].lower(), None
-        if kind in ("select_multiple", "select_one"):
+        kind, lst, phrase = words[0].lower(), None, " ".join(words).lower() + " "
+        if kind.startswith(("select_multiple", "select_one")):  # also *_from_file, *_external
             lst = words[1] if len(words) > 1 else _text(row.get("select_from_list_name"))
-        elif " ".join(words[:4]).lower() in ("select all that apply", "select one from"):
-            kind = "select_multiple" if words[1] == "all" else "select_one"
-            lst = words[5] if kind == "select_multiple" and len(words) > 5 else words[-1]
+            kind = kind[:15] if kind.startswith("select_multiple") else "select_one"
+        elif phrase.startswith(("select all that apply from ", "select one from ")):
+            kind = "select_multiple" if words[1].lower() == "all" else "select_one"
+            lst = words[5 if kind == "select_multiple" else 3] if len(words) > 3 else None
         opts = list(lists.get(lst or "", []))
         if "or_other" in words or "specify other" in " ".join(words):
             opts.append(("other", "Other"))
@@ -149,24 +145,22 @@ def _form_from_rows(survey: list[dict[str, Any]], choices: list[dict[str, Any]])
 
 def _load_form(path: Path) -> _Form:
     """An XLSForm (xlsx/xls/ods: sheets survey + choices) or a Kobo JSON form ({"content": ...})."""
+    sheets: dict[str, Any] = {}
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
-            content = data.get("content", data) if isinstance(data, dict) else {}
-            if not isinstance(content.get("survey"), list):
-                raise ReadError(str(path), "no 'survey' list: expected a Kobo form ({'content': {'survey'}})")
-            return _form_from_rows(content["survey"], content.get("choices") or [])
-        wb = pc.CalamineWorkbook.from_path(str(path))
-        sheets: dict[str, list[dict[str, Any]]] = {}
-        for name in wb.sheet_names:
-            grid = wb.get_sheet_by_name(name).to_python()
-            keys = [str(k).strip().lower() for k in grid[0]] if grid else []
-            sheets[name.strip().lower()] = [dict(zip(keys, r, strict=False)) for r in grid[1:]]
+            sheets = data.get("content", data) if isinstance(data, dict) else {}
+        else:
+            wb = pc.CalamineWorkbook.from_path(str(path))
+            for name in wb.sheet_names:
+                grid = wb.get_sheet_by_name(name).to_python()
+                keys = [str(k).strip().lower() for k in grid[0]] if grid else []
+                sheets[name.strip().lower()] = [dict(zip(keys, r, strict=False)) for r in grid[1:]]
     except (OSError, ValueError, pc.CalamineError) as e:
-        raise ReadError(str(path), f"cannot read the XLSForm: {e}") from e
-    if "survey" not in sheets:
-        raise ReadError(str(path), "no 'survey' sheet: is this an XLSForm?")
-    return _form_from_rows(sheets["survey"], sheets.get("choices", []))
+        raise ReadError(path.name, f"cannot read the form (XLSForm or Kobo JSON form): {e}") from e
+    if not isinstance(sheets.get("survey"), list):
+        raise ReadError(path.name, "no 'survey' sheet: is this an XLSForm (or a Kobo form with content.survey)?")
+    return _form_from_rows(sheets["survey"], sheets.get("choices") or [])
 
 
 def _section(source: str, name: str, grid: Sequence[Sequence[object]], numbers: list[int]) -> _Section:
@@ -250,7 +244,7 @@ def _read_json(path: Path, form: _Form | None) -> tuple[list[_Section], _Form | 
         row["_index"] = str(len(rows) + 1)
         if parent is not None:
             row |= {"_parent_table_name": parent["_table"], "_parent_index": parent["_index"]}
-            row |= {f"_submission_{k}": v for k, v in parent.items() if k.startswith("_submission_")}
+            row |= {k: v for k, v in parent.items() if k.startswith("_submission_")}
         rows.append(row)
         numbers.append(n)
         if parent is None:  # the submission's own ids, copied into its repeat rows as Kobo does
@@ -436,7 +430,8 @@ def flatten_repeat(export: KoboExport, repeat: str) -> RawTable:
     parents: set[str | None] = set()
     if "_parent_table_name" in t.headers:
         parents = {r[t.headers.index("_parent_table_name")] for r in recs}
-    pname = next((p for p in parents if p and p in export.repeats and p != repeat), None)
+    # parent named by its sheet: the repeat's name, cut to Excel's 31 characters when long
+    pname = next((k for p in parents if p for k in export.repeats if k != repeat and p in (k, k[:31])), None)
     parent = flatten_repeat(export, pname) if pname else export.main
     own = len(export.repeats[pname].headers) if pname else len(parent.headers)
     prefix = f"_{pname}_" if pname else "_submission_"

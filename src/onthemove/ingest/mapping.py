@@ -12,7 +12,7 @@ A mapping is a small YAML file a person can read and keep beside the data::
     date_formats: ["%d/%m/%Y"]
     values: {reason: {Drought related: drought, Conflict/Insecurity: conflict}}
     constants: {population_group: idps}
-    places: {to_place: {level: 2, country: SO}}
+    places: {to_place: {level: 2, country: SOM, fallback: parent}}   # unknown names: keep at the parent area
     unpivot:                           # wide columns that become rows of their own
       - {column: numberFemales, field: count, set: {sex: f}}
     attribution: UNHCR PRMN
@@ -67,6 +67,8 @@ class Mapping:
     header_row: int | None = None
     attribution: str | None = None
     licence: str | None = None
+    repeat: str | None = None  # Kobo: load this repeat group, one record per repeat instance
+    explode: list[str] = field(default_factory=list)  # Kobo: select_multiple columns, one record per choice
     origin: str = "inline"
 
     @classmethod
@@ -88,6 +90,8 @@ class Mapping:
             header_row=data.get("header_row"),
             attribution=data.get("attribution"),
             licence=data.get("licence"),
+            repeat=data.get("repeat"),
+            explode=list(data.get("explode") or []),
             origin=origin,
         )
         m.check()

@@ -214,31 +214,53 @@ def _prepare_lookups(store: Store, con: duckdb.DuckDBPyConnection, plan: Plan, r
             f"SELECT DISTINCT NULLIF(trim(c{name_col}), '') AS n, {parent_sql} AS p FROM raw WHERE n IS NOT NULL"
         ).fetchall()
         for name, parent in pairs:
-            m = matcher.match(name, level=opts.get("level"), parent=parent, country=opts.get("country"))
-            cands = "; ".join(f"{c.name} ({c.pcode}, {c.score:.0f})" for c in m.candidates)
-            note = None
-            if m.pcode is None:
-                where = f" in {parent}" if parent else ""
-                note = (
-                    f"a place name that matches one P-code: {name!r}{where} is {m.method}; closest: {cands or 'none'}"
-                )
-                report.unmatched_places.append(
-                    {
-                        "field": fld,
-                        "name": name,
-                        "parent": parent,
-                        "method": m.method,
-                        "candidates": [c.__dict__ for c in m.candidates],
-                    }
-                )
-            rows.append((fld, name, parent, m.pcode, m.method, note))
+            rows.append(_match_one(matcher, report, fld, name, parent, opts))
+    parents = [u for u in report.unmatched_places if u["resolved_to"]]
+    if parents:
+        report.notes.append(
+            f"{len(parents)} place name(s) not in the gazetteer were kept at their parent area: "
+            + ", ".join(f"{u['name']} -> {u['resolved_to']}" for u in parents)
+        )
     if rows:
         con.executemany("INSERT INTO _placematch VALUES (?, ?, ?, ?, ?, ?)", rows)
     return has_known
 
 
+def _match_one(
+    matcher: Any, report: BatchReport, fld: str, name: str, parent: str | None, opts: dict[str, Any]
+) -> tuple[Any, ...]:
+    """Match one distinct name; unmatched names are reported with candidates, never guessed.
+
+    With ``fallback: parent`` a name the gazetteer lacks (a district newer than the boundaries)
+    is kept at its parent area, so no count is lost, and the report says so.
+    """
+    level = opts.get("level")
+    m = matcher.match(name, level=level, parent=parent, country=opts.get("country"))
+    if m.pcode is not None:
+        return (fld, name, parent, m.pcode, m.method, None)
+    cands = "; ".join(f"{c.name} ({c.pcode}, {c.score:.0f})" for c in m.candidates)
+    where = f" in {parent}" if parent else ""
+    note = f"a place name that matches one P-code: {name!r}{where} is {m.method}; closest: {cands or 'none'}"
+    pcode, method = None, m.method
+    if opts.get("fallback") == "parent" and parent:
+        up = matcher.match(parent, level=level - 1 if level else None, country=opts.get("country"))
+        if up.pcode:
+            pcode, method = up.pcode, "parent"
+    report.unmatched_places.append(
+        {
+            "field": fld,
+            "name": name,
+            "parent": parent,
+            "method": m.method,
+            "resolved_to": pcode,
+            "candidates": [c.__dict__ for c in m.candidates],
+        }
+    )
+    return (fld, name, parent, pcode, method, note)
+
+
 def _summarise(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
-    row = con.execute(f"SELECT count(DISTINCT {ROW}) FROM rejected").fetchone()
+    row = con.execute(f"SELECT count(DISTINCT {ROW}) FROM rejected").fetchall()[0]
     report.rows_rejected = int(row[0]) if row else 0
     listed = con.sql(
         f"SELECT {ROW} AS row, column_name AS column, value, expected FROM rejected LIMIT {MAX_LISTED}"

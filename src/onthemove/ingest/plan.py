@@ -6,6 +6,7 @@ record per source row; unpivoted wide columns give one projection each.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ class FieldSource:
     constant: Any = None
     name_column: int | None = None  # place name to match (P-code fields)
     parent_column: int | None = None  # parent area name or code, as matching context
+    template: list[str | int] | None = None  # "{year}-{month}-01": text pieces and column indexes
 
 
 @dataclass
@@ -52,7 +54,7 @@ def resolve_column(key: str, headers: list[str], tags: list[str | None] | None, 
     lowered = [h.strip().lower() for h in headers]
     if key.strip().lower() in lowered:
         return lowered.index(key.strip().lower())
-    short = [h.replace("-", "/").split("/")[-1] for h in headers]
+    short = [h.split("/")[-1] for h in headers]
     if short.count(key) == 1:
         return short.index(key)
     spec = parse_tagspec(key)
@@ -70,6 +72,25 @@ def resolve_column(key: str, headers: list[str], tags: list[str | None] | None, 
     raise MappingError(f"{origin}: no column {key!r} in the file; its columns are: {shown}")
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def constant_source(value: Any, headers: list[str], tags: list[str | None] | None, origin: str) -> FieldSource:
+    """A constant, or a template such as ``"{Year}-03-01"`` that splices in other columns of the row."""
+    if not isinstance(value, str) or not _PLACEHOLDER.search(value):
+        return FieldSource(constant=value)
+    parts: list[str | int] = []
+    last = 0
+    for m in _PLACEHOLDER.finditer(value):
+        if m.start() > last:
+            parts.append(value[last : m.start()])
+        parts.append(resolve_column(m.group(1), headers, tags, origin))
+        last = m.end()
+    if last < len(value):
+        parts.append(value[last:])
+    return FieldSource(template=parts)
+
+
 def build_plan(mapping: Mapping, headers: list[str], tags: list[str | None] | None) -> Plan:
     kind = mapping.kind_spec
     base: dict[str, FieldSource] = {}
@@ -84,7 +105,7 @@ def build_plan(mapping: Mapping, headers: list[str], tags: list[str | None] | No
         else:
             src.column = col
     for name, value in mapping.constants.items():
-        base.setdefault(name, FieldSource(constant=value))
+        base.setdefault(name, constant_source(value, headers, tags, mapping.origin))
     plan = Plan(kind=kind, mapping=mapping, headers=headers)
     if not mapping.unpivot:
         plan.projections.append(Projection(fields=base))
@@ -96,6 +117,6 @@ def build_plan(mapping: Mapping, headers: list[str], tags: list[str | None] | No
         fields = dict(base)
         fields[u["field"]] = FieldSource(column=col)
         for name, value in (u.get("set") or {}).items():
-            fields[name] = FieldSource(constant=value)
+            fields[name] = constant_source(value, headers, tags, mapping.origin)
         plan.projections.append(Projection(fields=fields, measure=col, label=headers[col] or f"@{col}"))
     return plan

@@ -86,7 +86,7 @@ class CsvSource:
             con.execute(f'DELETE FROM "{name}" WHERE NOT ({filled})')
         except duckdb.Error as exc:
             raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
-        row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+        row = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0]
         return int(row[0]) if row else 0
 
 

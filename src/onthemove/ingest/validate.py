@@ -47,6 +47,9 @@ def _text_expr(f: Field, src: FieldSource, params: SqlParams) -> str:
             f"AND m.name = {_cell(src.name_column)} AND m.parent IS NOT DISTINCT FROM {parent})"
         )
         return expr
+    elif src.template is not None:
+        pieces = [_cell(x) if isinstance(x, int) else f"CAST({params.bind(x)} AS VARCHAR)" for x in src.template]
+        expr = "(" + " || ".join(pieces) + ")"
     elif src.constant is not None:
         expr = f"CAST({params.bind(str(src.constant))} AS VARCHAR)"
     elif f.default is not None:
@@ -178,7 +181,7 @@ def build_checked(con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool) -
                     f"{why} AS expected FROM checked WHERE _proj = {p_index} AND ({cond})"
                 )
         if kind.one_of:
-            present = " OR ".join(f'"{n}__v" IS NOT NULL' for n in kind.one_of)
+            present = " OR ".join(f'"{n}__v" IS NOT NULL OR "{n}__raw" IS NOT NULL' for n in kind.one_of)
             problems.append(
                 f"SELECT {ROW}, NULL, NULL, {params.bind('one of the fields ' + ', '.join(kind.one_of))} "
                 f"FROM checked WHERE _proj = {p_index} AND NOT ({present})"

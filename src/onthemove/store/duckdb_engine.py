@@ -48,9 +48,10 @@ class DuckDBStore(Store):
         try:
             names = data.schema.names
             cols = ", ".join(f'"{n}"' for n in names)
-            row = self.con.execute(f'INSERT INTO "{table_name}" ({cols}) SELECT {cols} FROM "{view}"').fetchone()
+            row = self.con.execute(f'INSERT INTO "{table_name}" ({cols}) SELECT {cols} FROM "{view}"').fetchall()[0]
         finally:
-            self.con.unregister(view)
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
+                self.con.unregister(view)
         return int(row[0]) if row else 0
 
     def validation_connection(self) -> duckdb.DuckDBPyConnection:
@@ -61,7 +62,7 @@ class DuckDBStore(Store):
         if con is not self.con:
             return super().load_query(table_name, con, query, params)
         cur = self.con.execute(f'INSERT INTO "{table_name}" BY NAME {query}', params)
-        row = cur.fetchone()
+        row = cur.fetchall()[0]
         return int(row[0]) if row else 0
 
     def skip_statement(self, statement: str) -> bool:

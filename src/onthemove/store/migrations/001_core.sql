@@ -32,7 +32,7 @@ CREATE TABLE places (
     name VARCHAR NOT NULL,
     admin_level INTEGER NOT NULL,
     parent_pcode VARCHAR,
-    country VARCHAR NOT NULL,
+    country VARCHAR,
     adm0 VARCHAR,
     adm1 VARCHAR,
     adm2 VARCHAR,

@@ -1,0 +1,130 @@
+"""Totals by place, period and disaggregation: one SQL text for every engine.
+
+Movements are flows and add up over time. Displacement figures are stocks: within a period the
+latest report for each area counts, never the sum of several reports.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from onthemove.store.base import Store
+
+PERIODS = {
+    "month": "strftime(t.date, '%Y-%m')",
+    "quarter": "CAST(year(t.date) AS VARCHAR) || '-Q' || CAST(quarter(t.date) AS VARCHAR)",
+    "year": "CAST(year(t.date) AS VARCHAR)",
+    "date": "strftime(t.date, '%Y-%m-%d')",
+}
+LEVELS = ("adm0", "adm1", "adm2", "adm3")
+DIMENSIONS = ("reason", "population_group", "sex", "age_group")
+QUERYABLE = ("movements", "displacement")
+
+
+class QueryError(ValueError):
+    pass
+
+
+@dataclass
+class Query:
+    kind: str = "movements"
+    by: list[str] = field(default_factory=list)
+    place: str | None = None  # keep this area and everything inside it
+    start: dt.date | None = None
+    end: dt.date | None = None
+    reason: list[str] | None = None
+    population_group: list[str] | None = None
+    side: str = "to"  # movements: group by destination (to) or origin (from)
+
+    def check(self) -> None:
+        if self.kind not in QUERYABLE:
+            raise QueryError(f"cannot total {self.kind!r}; expected one of {', '.join(QUERYABLE)}")
+        allowed = (*PERIODS, *LEVELS, *DIMENSIONS, "origin")
+        for b in self.by:
+            if b not in allowed:
+                raise QueryError(f"cannot group by {b!r}; expected any of {', '.join(allowed)}")
+        if sum(b in PERIODS for b in self.by) > 1:
+            raise QueryError("group by one period at most (month, quarter, year or date)")
+        if self.side not in ("to", "from"):
+            raise QueryError("side is 'to' (destination) or 'from' (origin)")
+
+
+def _place_column(q: Query) -> str:
+    if q.kind == "movements":
+        return "t.to_place" if q.side == "to" else "t.from_place"
+    return "t.place"
+
+
+def build_sql(q: Query) -> tuple[str, dict[str, Any]]:
+    """The SQL (DuckDB dialect, bound parameters) for one query."""
+    q.check()
+    params: dict[str, Any] = {}
+    where = []
+    sex_wanted = "sex" in q.by
+    age_wanted = "age_group" in q.by
+    where.append("t.sex <> 'total'" if sex_wanted else "t.sex = 'total'")
+    where.append("t.age_group <> 'total'" if age_wanted else "t.age_group = 'total'")
+    if q.place:
+        params["place"] = q.place.upper()
+        where.append("$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)")
+    if q.start:
+        params["start"] = q.start
+        where.append("t.date >= $start")
+    if q.end:
+        params["end"] = q.end
+        where.append("t.date <= $end")
+    for name in ("reason", "population_group"):
+        values = getattr(q, name)
+        if values:
+            params[name] = [v.lower() for v in values]
+            where.append(f"list_contains(${name}, t.{name})")
+    select, group, joins = [], [], []
+    for b in q.by:
+        if b in PERIODS:
+            select.append(f"{PERIODS[b]} AS {b}")
+            group.append(b)
+        elif b in LEVELS:
+            alias = f"n_{b}"
+            joins.append(f"LEFT JOIN places {alias} ON {alias}.pcode = p.{b}")
+            select.append(f"coalesce(p.{b}, '(not assigned)') AS {b}")
+            select.append(f"coalesce({alias}.name, '') AS {b}_name")
+            group.extend([b, f"{b}_name"])
+        else:
+            column = "t.from_place" if (b == "origin" and q.kind == "movements") else f"t.{b}"
+            select.append(f"coalesce({column}, '(not stated)') AS {b}")
+            group.append(b)
+    source = q.kind
+    if q.kind == "displacement":
+        # a stock: per area and period, only the latest report counts
+        period = next((PERIODS[b] for b in q.by if b in PERIODS), "'all'")
+        source = (
+            "(SELECT * FROM (SELECT d.*, max(d.date) OVER (PARTITION BY d.place, "
+            f"{period.replace('t.date', 'd.date')}) AS latest FROM displacement d) s WHERE s.date = s.latest)"
+        )
+    text = (
+        f"SELECT {', '.join([*select, 'sum(t.count) AS count'])} FROM {source} t "
+        f"LEFT JOIN places p ON p.pcode = {_place_column(q)} {' '.join(joins)} "
+        f"WHERE {' AND '.join(where)}"
+    )
+    if group:  # ordinals: output names like adm1 would be ambiguous with the joined columns
+        ordinals = ", ".join(str(i + 1) for i in range(len(group)))
+        text += f" GROUP BY {ordinals} ORDER BY {ordinals}"
+    return text, params
+
+
+def run(store: Store, q: Query) -> pa.Table:
+    text, params = build_sql(q)
+    table = store.fetch_arrow(text, params)
+    if "count" in table.column_names:
+        idx = table.column_names.index("count")
+        table = table.set_column(idx, "count", table.column("count").cast(pa.int64()))
+    return table
+
+
+def totals(store: Store, kind: str = "movements", **kwargs: Any) -> list[dict[str, Any]]:
+    """Python API: ``totals(store, 'movements', by=['year'])``."""
+    return run(store, Query(kind=kind, **kwargs)).to_pylist()

@@ -1,0 +1,466 @@
+"""The ``onthemove`` command line: one Typer app over the Python API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from onthemove.cli.output import FORMATS, console, emit, errors
+from onthemove.ingest.mapping import MappingError
+from onthemove.ingest.pipeline import IngestError, StrictRefusal
+from onthemove.ingest.raw import ReadError
+from onthemove.settings import SettingsError, load
+from onthemove.store import Store, StoreError, open_store
+from onthemove.store.batches import BatchError
+
+app = typer.Typer(
+    help="onthemove: data on people on the move. Load, check, total, flag and share displacement data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+places_app = typer.Typer(help="The gazetteer: P-codes, boundaries, aliases and name matching.", no_args_is_help=True)
+app.add_typer(places_app, name="places")
+
+USER_ERRORS = (IngestError, MappingError, ReadError, StoreError, BatchError, SettingsError, ValueError)
+
+
+class State:
+    def __init__(self) -> None:
+        self.settings: dict[str, Any] = {}
+        self._store: Store | None = None
+
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings["store"])
+        return self._store
+
+
+state = State()
+
+
+@app.callback()
+def main(
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store", help="store directory or postgresql:// URL [env ONTHEMOVE_STORE; default ./onthemove-data/]"
+        ),
+    ] = None,
+) -> None:
+    state.settings = load({"store": store})
+
+
+def fail(message: str, code: int = 1) -> None:
+    errors.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def user_errors() -> Any:
+    try:
+        yield
+    except StrictRefusal:
+        raise
+    except USER_ERRORS as exc:
+        fail(str(exc))
+
+
+@contextmanager
+def steps(label: str, quiet: bool = False) -> Any:
+    """A spinner with the current step and elapsed time on stderr (long loads take minutes)."""
+    if quiet:
+        yield lambda _msg: None
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=errors, transient=True
+    ) as progress:
+        task = progress.add_task(label)
+        yield lambda msg: progress.update(task, description=f"{label}: {msg}")
+
+
+@app.command()
+def init() -> None:
+    """Create the store, or upgrade its schema with the numbered migrations."""
+    from onthemove.store.migrate import applied
+
+    with user_errors():
+        store = state.store()
+        console.print(f"store {store.location} ({store.engine}) at schema version {max(applied(store))}")
+
+
+@app.command()
+def ingest(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX, HXL, Kobo export or DTM JSON")],
+    kind: Annotated[
+        str | None, typer.Option(help="displacement, movements, sites, site_assessments, driver_events")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping file (column -> field)")] = None,
+    strict: Annotated[bool, typer.Option(help="refuse the whole file if any row is rejected")] = False,
+    replace: Annotated[bool, typer.Option(help="supersede an earlier batch of the same file")] = False,
+    attribution: Annotated[str | None, typer.Option(help="who to credit for the data")] = None,
+    licence: Annotated[str | None, typer.Option(help="the data's licence")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the batch report as JSON")] = False,
+) -> None:
+    """Load a file as one batch: all rows loaded or rejected with a reason; the same file twice changes nothing."""
+    from onthemove.ingest.sources import ingest_file
+
+    with user_errors():
+        store = state.store()
+        try:
+            with steps(f"loading {file.name}", quiet=as_json) as step:
+                report = ingest_file(
+                    store,
+                    file,
+                    kind=kind,
+                    mapping=mapping,
+                    strict=strict,
+                    replace=replace,
+                    attribution=attribution,
+                    licence=licence,
+                    user=state.settings["user"] or None,
+                    progress=step,
+                )
+        except StrictRefusal as refusal:
+            if as_json:
+                sys.stdout.write(json.dumps(refusal.report.to_dict(), indent=2, default=str) + "\n")
+            else:
+                _print_report(refusal.report)
+            fail(str(refusal), code=2)
+            return
+    if as_json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, default=str) + "\n")
+    else:
+        _print_report(report)
+
+
+def _print_report(report: Any) -> None:
+    colour = {"loaded": "green", "unchanged": "yellow", "refused": "red"}.get(report.status, "white")
+    console.print(
+        f"[bold {colour}]{report.status}[/bold {colour}] batch {report.batch_id} ({report.kind}) from "
+        f"{report.source_file}: {report.rows_read:,} rows read, {report.rows_loaded:,} loaded, "
+        f"{report.rows_rejected:,} rejected ({report.records_loaded:,} records)"
+    )
+    for note in report.notes:
+        console.print(f"  note: {note}")
+    if report.rejection_summary:
+        emit(report.rejection_summary, title="rejections by reason")
+    if report.rejections:
+        emit(
+            [{k: v for k, v in r.items() if k != "file"} for r in report.rejections[:20]],
+            title=f"first rejected rows (all are stored: onthemove batch {report.batch_id})",
+        )
+
+
+@app.command()
+def batches(
+    all_: Annotated[bool, typer.Option("--all", help="also rolled back and superseded batches")] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """List the batches in the store: source, checksum, licence, when, row counts."""
+    from onthemove.store.batches import list_batches
+
+    with user_errors():
+        rows = list_batches(state.store(), include_all=all_)
+    emit(rows if fmt != "table" else [_short(r) for r in rows], fmt, title="batches")
+
+
+def _short(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "batch": r["batch_id"],
+        "kind": r["kind"],
+        "source": Path(r["source_file"]).name,
+        "sha256": r["sha256"][:12],
+        "loaded_at": str(r["loaded_at"])[:19],
+        "read": r["rows_read"],
+        "loaded": r["rows_loaded"],
+        "rejected": r["rows_rejected"],
+        "status": r["status"],
+    }
+
+
+@app.command()
+def batch(
+    batch_id: str,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    limit: Annotated[int, typer.Option(help="rejections to show")] = 50,
+) -> None:
+    """Show one batch and its rejected rows."""
+    from onthemove.store.batches import get_batch, rejections
+
+    with user_errors():
+        info = get_batch(state.store(), batch_id)
+        rows = rejections(state.store(), batch_id, limit=limit)
+    if fmt == "json":
+        emit([{**{k: v for k, v in info.items() if k != "report"}, "rejections": rows}], "json")
+        return
+    emit([_short(info)], fmt, title=f"batch {batch_id}")
+    emit(rows, fmt, title="rejected rows")
+
+
+@app.command()
+def rollback(batch_id: str) -> None:
+    """Remove exactly the rows one batch loaded (the batch stays listed as rolled back)."""
+    from onthemove.store.batches import rollback as do_rollback
+
+    with user_errors():
+        done = do_rollback(state.store(), batch_id)
+    detail = ", ".join(f"{n:,} from {t}" for t, n in done.removed.items()) or "no rows"
+    console.print(f"rolled back {batch_id}: removed {detail}")
+
+
+@app.command()
+def query(
+    kind: Annotated[str, typer.Argument(help="movements or displacement")] = "movements",
+    by: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="month|quarter|year|date, adm0..adm3, reason, population_group, sex, age_group, origin (repeat)"
+        ),
+    ] = None,
+    place: Annotated[str | None, typer.Option(help="only this P-code and what lies inside it")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="first date (YYYY-MM-DD)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last date (YYYY-MM-DD)")] = None,
+    reason: Annotated[list[str] | None, typer.Option(help="keep these reasons (repeat)")] = None,
+    group: Annotated[list[str] | None, typer.Option(help="keep these population groups (repeat)")] = None,
+    side: Annotated[str, typer.Option(help="movements: total by destination (to) or origin (from)")] = "to",
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or hxl")] = "table",
+) -> None:
+    """Totals by admin level, period, reason, population group and disaggregation."""
+    from onthemove.analyse.query import Query, run
+    from onthemove.share.hxl_export import hxl_tags_for
+
+    if fmt not in FORMATS:
+        fail(f"--format must be one of {', '.join(FORMATS)}")
+    with user_errors():
+        q = Query(
+            kind=kind,
+            by=list(by or []),
+            place=place,
+            start=_date(start, "--from"),
+            end=_date(end, "--to"),
+            reason=reason,
+            population_group=group,
+            side=side,
+        )
+        table = run(state.store(), q)
+    emit(
+        table.to_pylist(),
+        fmt,
+        title=f"{kind} by {', '.join(q.by) or 'total'}",
+        tags=hxl_tags_for(table.column_names, kind) if fmt == "hxl" else None,
+    )
+
+
+def _date(text: str | None, flag: str) -> dt.date | None:
+    if not text:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{flag}: {text!r} is not a date like 2021-06-30") from None
+
+
+@app.command()
+def alerts(
+    kind: Annotated[str, typer.Option(help="movements or displacement")] = "movements",
+    level: Annotated[str, typer.Option(help="adm1 or adm2")] = "adm2",
+    period: Annotated[str | None, typer.Option(help="month to test (YYYY-MM); default the latest")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Areas whose latest month is far above their own history, with the figures behind each flag."""
+    from onthemove.analyse.alerts import alerts as find
+
+    s = state.settings
+    with user_errors():
+        found = find(
+            state.store(),
+            kind=kind,
+            level=level,
+            period=period,
+            z=s["alert_z"],
+            ratio=s["alert_ratio"],
+            floor=s["alert_floor"],
+        )
+    rows = [a.to_dict() for a in found]
+    if fmt == "table":
+        rows = [
+            {
+                "area": a.area,
+                "name": a.name,
+                "period": a.period,
+                "value": a.value,
+                "median": round(a.median),
+                "robust z": a.robust_z,
+                "why": a.reason,
+            }
+            for a in found
+        ]
+    emit(rows, fmt, title=f"alerts: {kind} by {level}")
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="output file (hxl/csv) or directory (frictionless)")],
+    kind: Annotated[str, typer.Option(help="canonical table to export")] = "movements",
+    fmt: Annotated[str, typer.Option("--format", help="hxl, csv or frictionless")] = "hxl",
+) -> None:
+    """Write HXL-tagged CSV or a Frictionless data package that partners can use."""
+    from onthemove.share import export_package, export_records
+
+    with user_errors():
+        if fmt == "frictionless":
+            path = export_package(state.store(), out)
+        elif fmt in ("hxl", "csv"):
+            path = export_records(state.store(), kind, out, fmt=fmt)
+        else:
+            raise ValueError("--format must be hxl, csv or frictionless")
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="only when the store holds no batch")] = False,
+    seed: Annotated[int, typer.Option(help="random seed; the same seed gives the same country")] = 7,
+) -> None:
+    """Fill the store with a deterministic synthetic country (Demoland) through the real ingest path."""
+    from onthemove.demo import is_empty, load_demo
+
+    with user_errors():
+        store = state.store()
+        if if_empty and not is_empty(store):
+            console.print(f"store {store.location} already holds data; demo not loaded")
+            return
+        with steps("loading the demo") as step:
+            reports = load_demo(store, seed=seed, progress=step)
+    for r in reports:
+        console.print(
+            f"  {r.kind:17} {Path(r.source_file).name:32} {r.rows_loaded:>8,} rows, {r.rows_rejected} rejected"
+        )
+
+
+@app.command()
+def summary(fmt: Annotated[str, typer.Option("--format", help="table or json")] = "table") -> None:
+    """What the store holds: rows per table, batches, period covered, latest month's totals."""
+    from onthemove.demo import summary as summarise
+
+    with user_errors():
+        info = summarise(state.store())
+    if fmt == "json":
+        sys.stdout.write(json.dumps(info, indent=2, default=str) + "\n")
+        return
+    console.print_json(json.dumps(info, default=str))
+
+
+@places_app.command("load-pcodes")
+def load_pcodes(file: Path, country: Annotated[str | None, typer.Option(help="ISO3 code to keep")] = None) -> None:
+    """Load an HXL-tagged P-code list (OCHA global P-codes shape)."""
+    from onthemove.ingest.gazetteer import load_pcodes as load
+
+    with user_errors():
+        r = load(state.store(), file, country=country)
+    console.print(
+        f"{r.status} batch {r.batch_id}: {r.rows_read:,} rows, {r.records_loaded:,} new places, "
+        f"{r.rows_rejected} rejected"
+    )
+    for note in r.notes:
+        console.print(f"  note: {note}")
+
+
+@places_app.command("load-boundaries")
+def load_boundaries(path: Path, level: Annotated[int | None, typer.Option(help="admin level")] = None) -> None:
+    """Load COD-AB boundaries (shapefile, folder with one, or GeoJSON)."""
+    from onthemove.ingest.gazetteer import load_boundaries as load
+
+    with user_errors(), steps(f"reading {path.name}") as _step:
+        r = load(state.store(), path, level=level)
+    console.print(f"{r.status} batch {r.batch_id}: {r.rows_read:,} boundaries")
+    for note in r.notes:
+        console.print(f"  note: {note}")
+
+
+@places_app.command("load-aliases")
+def load_aliases(file: Path) -> None:
+    """Load a CSV of alias,pcode[,source]: the names people use that the gazetteer lacks."""
+    from onthemove.ingest.gazetteer import load_aliases as load
+
+    with user_errors():
+        r = load(state.store(), file)
+    console.print(f"{r.status} batch {r.batch_id}: {r.records_loaded} aliases, {r.rows_rejected} rejected")
+    for rej in r.rejections:
+        console.print(f"  row {rej['row']}: {rej['value']!r}: expected {rej['expected']}")
+
+
+@places_app.command("alias")
+def add_alias(name: str, pcode: str) -> None:
+    """Teach the gazetteer one more name for a P-code."""
+    from onthemove.ingest.gazetteer import add_alias as add
+
+    with user_errors():
+        store = state.store()
+        if not store.fetch_one("SELECT 1 FROM places WHERE pcode = $p", {"p": pcode.upper()}):
+            raise ValueError(f"{pcode} is not in the gazetteer")
+        with store.transaction():
+            add(store, name, pcode, "onthemove places alias")
+    console.print(f"{name!r} now means {pcode.upper()}")
+
+
+@places_app.command("match")
+def match(
+    names: list[str],
+    parent: Annotated[str | None, typer.Option(help="parent area name or P-code, as context")] = None,
+    level: Annotated[int | None, typer.Option(help="admin level of the names")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """Match place names to P-codes; unmatched names come with their best candidates."""
+    from onthemove.ingest.gazetteer import load_matcher
+
+    with user_errors():
+        matcher = load_matcher(state.store())
+    rows = []
+    for n in names:
+        m = matcher.match(n, level=level, parent=parent)
+        rows.append(
+            {
+                "name": n,
+                "pcode": m.pcode,
+                "method": m.method,
+                "score": round(m.score, 1),
+                "candidates": "; ".join(f"{c.name} ({c.pcode}, {c.score:.0f})" for c in m.candidates),
+            }
+        )
+    emit(rows, fmt, title="place matches")
+
+
+@places_app.command("list")
+def list_places(
+    level: Annotated[int | None, typer.Option(help="admin level")] = None,
+    parent: Annotated[str | None, typer.Option(help="children of this P-code")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """List places in the gazetteer."""
+    where, params = ["1 = 1"], {}
+    if level is not None:
+        where.append("admin_level = $level")
+        params["level"] = level
+    if parent:
+        where.append("parent_pcode = $parent")
+        params["parent"] = parent.upper()
+    with user_errors():
+        rows = state.store().fetch_dicts(
+            "SELECT pcode, name, admin_level, parent_pcode, country FROM places WHERE "
+            + " AND ".join(where)
+            + " ORDER BY pcode",
+            params,
+        )
+    emit(rows, fmt, title="places")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,69 @@
+"""Every setting declared once: name, default, help. Read from flags, then environment, then a file.
+
+The environment name is ``ONTHEMOVE_`` + the upper-case name; the file is TOML (``onthemove.toml``
+in the working directory, or the path in ``ONTHEMOVE_CONFIG``). A wrong value fails at start-up
+with a message that says which setting and what it should be.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("store", "./onthemove-data/", "store location: a directory (DuckDB) or a postgresql:// URL"),
+    Setting("user", "", "who is working, recorded on every batch (default: the login name)"),
+    Setting("alert_z", 3.5, "robust z-score above which an area's latest month is flagged", float),
+    Setting("alert_ratio", 2.0, "how many times its median an area's latest month must reach to be flagged", float),
+    Setting("alert_floor", 100, "smallest count that can raise an alert", int),
+    Setting("dtm_key", "", "subscription key for the IOM DTM API (Ocp-Apim-Subscription-Key)"),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def load(flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    path = Path(env.get("ONTHEMOVE_CONFIG", "onthemove.toml"))
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML: {exc}") from exc
+        for key, raw in data.items():
+            if key not in BY_NAME:
+                raise SettingsError(f"{path}: unknown setting {key!r}; known: {', '.join(BY_NAME)}")
+            values[key] = _parse(BY_NAME[key], raw, str(path))
+    for s in SETTINGS:
+        raw = env.get(f"ONTHEMOVE_{s.name.upper()}")
+        if raw not in (None, ""):
+            values[s.name] = _parse(s, raw, f"ONTHEMOVE_{s.name.upper()}")
+    for key, raw in (flags or {}).items():
+        if raw is not None:
+            values[key] = _parse(BY_NAME[key], raw, f"--{key.replace('_', '-')}")
+    return values
+
+
+def _parse(s: Setting, raw: Any, where: str) -> Any:
+    try:
+        return s.parse(raw) if isinstance(raw, str) else type(s.default)(raw)
+    except (TypeError, ValueError):
+        kind = type(s.default).__name__
+        raise SettingsError(f"{where}: {raw!r} is not a valid {kind} for {s.name} ({s.help})") from None
