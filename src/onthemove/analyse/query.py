@@ -16,8 +16,9 @@ from onthemove.store.base import Store
 
 PERIODS = {
     "month": "strftime(t.date, '%Y-%m')",
-    "quarter": "CAST(year(t.date) AS VARCHAR) || '-Q' || CAST(quarter(t.date) AS VARCHAR)",
-    "year": "CAST(year(t.date) AS VARCHAR)",
+    "quarter": "CAST(CAST(extract(year FROM t.date) AS INTEGER) AS VARCHAR) || '-Q' || "
+    "CAST(CAST(extract(quarter FROM t.date) AS INTEGER) AS VARCHAR)",
+    "year": "CAST(CAST(extract(year FROM t.date) AS INTEGER) AS VARCHAR)",
     "date": "strftime(t.date, '%Y-%m-%d')",
 }
 LEVELS = ("adm0", "adm1", "adm2", "adm3")

@@ -113,12 +113,12 @@ def simulate(rng: np.random.Generator, areas: list[Area]) -> World:
     ]
 
     lagged = np.vstack((pressure[:1], pressure[:-1]))[:, region_of]  # people leave a month after the rains fail
-    excess = np.clip(rain / normal - 1.3, 0, None)[:, region_of]
+    excess = np.clip(rain - 1.3 * normal - 20, 0, None)[:, region_of] / 100  # floods: rain well above normal
     departures = np.stack(
         (
             rng.poisson(40 + 250 * n_events),
             rng.poisson(5 + population * 0.003 * lagged**1.5),
-            rng.poisson(population * 0.01 * excess),
+            rng.poisson(population * 0.015 * excess),
             rng.poisson(np.full((n_t, n_d), 20)),
         ),
         axis=-1,

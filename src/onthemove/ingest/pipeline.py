@@ -170,6 +170,7 @@ def ingest(
             {"batch": batch_id},
         )
         _drop_temp(con)
+        step("recording the batch")
         report.seconds = round(time.perf_counter() - started, 3)
         record_batch(store, report, user)
     return report

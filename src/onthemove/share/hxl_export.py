@@ -188,13 +188,13 @@ def export_hxl(table: pa.Table, path: str | Path, kind: str | None = None, *, si
     return write_csv(table, path, hxl_tags_for(table.column_names, kind, table=table, side=side))
 
 
-def records_sql(kind: Kind) -> str:
-    """Every row of a canonical table, with each P-code followed by its place name."""
+def records_sql(kind: Kind, *, names: bool = True) -> str:
+    """Every row of a canonical table; with ``names``, each P-code followed by its place name."""
     select = ['t."batch_id"', 't."row_number"']
     joins = []
     for i, f in enumerate(kind.fields):
         select.append(f't."{f.name}"')
-        if f.type == "pcode":
+        if names and f.type == "pcode":
             joins.append(f'LEFT JOIN places p{i} ON p{i}.pcode = t."{f.name}"')
             select.append(f'p{i}.name AS "{f.name}_name"')
     order = ", ".join(str(i + 1) for i in range(len(select)))

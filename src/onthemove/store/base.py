@@ -103,7 +103,10 @@ class Store(ABC):
         return self.fetch_arrow(text, params).to_pylist()
 
     def table_exists(self, name: str) -> bool:
-        row = self.fetch_one("SELECT count(*) FROM information_schema.tables WHERE table_name = $name", {"name": name})
+        row = self.fetch_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name AND table_schema = current_schema()",
+            {"name": name},
+        )
         return bool(row and row[0])
 
     def __enter__(self) -> Store:

@@ -26,11 +26,18 @@ class Rollback:
         return sum(self.removed.values())
 
 
-def list_batches(store: Store, include_all: bool = False) -> list[dict[str, Any]]:
-    where = "" if include_all else "WHERE status = 'loaded'"
+def list_batches(store: Store, include_all: bool = False, kind: str | None = None) -> list[dict[str, Any]]:
+    where, params = [], {}
+    if not include_all:
+        where.append("status = 'loaded'")
+    if kind:
+        where.append("kind = $kind")
+        params["kind"] = kind
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
     return store.fetch_dicts(
         "SELECT batch_id, kind, source_file, sha256, attribution, licence, loaded_by, loaded_at, rows_read, "
-        f"rows_loaded, rows_rejected, status FROM batches {where} ORDER BY loaded_at, batch_id"
+        f"rows_loaded, rows_rejected, status FROM batches {clause} ORDER BY loaded_at, batch_id",
+        params,
     )
 
 
