@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.helpers import MOVEMENTS, PCODES, PLAIN, PLAIN_MAPPING, STOCKS, write
 
 from onthemove.analyse.query import Query, run, totals
 from onthemove.ingest.gazetteer import load_aliases, load_pcodes
@@ -12,7 +13,6 @@ from onthemove.ingest.pipeline import IngestError, StrictRefusal, ingest
 from onthemove.store import Store, open_store
 from onthemove.store.batches import BatchError, list_batches, rejections, rollback
 from onthemove.store.migrate import applied, available, upgrade
-from tests.helpers import MOVEMENTS, PCODES, PLAIN, PLAIN_MAPPING, STOCKS, write
 
 
 def count(store: Store, table: str) -> int:

@@ -18,7 +18,7 @@ def test_rows_header_and_hashtags(tmp_path: Path) -> None:
     assert len(lines) == 10_002
     assert lines[0] == "Month end,Region,District,Reason,IDPs"
     assert lines[1] == "#date+reported,#adm1+code,#adm2+code,#cause+type,#affected+idps"
-    date, region, district, reason, count = lines[2].split(",")
+    _date, region, district, reason, count = lines[2].split(",")
     assert district.startswith(region) and reason in {"conflict", "drought", "flood", "other"} and int(count) > 0
     assert lines[2] < lines[-1]  # month order
     assert len({line.split(",")[0] for line in lines[2:]}) == 120  # ten years of month ends

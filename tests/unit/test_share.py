@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,11 +26,6 @@ from onthemove.share.frictionless_export import licence_entry
 from onthemove.share.hxl_export import NUMERIC_HASHTAGS, count_attributes, field_tag
 from onthemove.store import Store, open_store
 
-if "six" not in sys.modules:  # libhxl 5.2 imports six without declaring it; it only uses string_types
-    try:
-        import six  # noqa: F401
-    except ModuleNotFoundError:
-        sys.modules["six"] = types.SimpleNamespace(string_types=(str,))  # type: ignore[assignment]
 hxl = pytest.importorskip("hxl")
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
@@ -70,7 +63,9 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
     s = open_store(d / "s")
     load_pcodes(s, d / "pcodes.csv", country="SOM")
     assert ingest(s, d / "movements.csv", kind="movements", attribution="Test monitoring", licence="CC BY").rows_loaded
-    assert ingest(s, d / "displacement.csv", kind="displacement", attribution="Test DTM", licence="CC BY-IGO").rows_loaded
+    assert ingest(
+        s, d / "displacement.csv", kind="displacement", attribution="Test DTM", licence="CC BY-IGO"
+    ).rows_loaded
     yield s
     s.close()
 

@@ -445,7 +445,8 @@ def list_places(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
     """List places in the gazetteer."""
-    where, params = ["1 = 1"], {}
+    where: list[str] = ["1 = 1"]
+    params: dict[str, object] = {}
     if level is not None:
         where.append("admin_level = $level")
         params["level"] = level

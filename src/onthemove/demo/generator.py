@@ -31,11 +31,12 @@ ASSESSMENT_ROUNDS = 4  # quarterly, over the last year
 SITE_TOTAL = 150
 
 
-def _write_csv(path: Path, header: Sequence[str], tags: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+def _write_csv(path: Path, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> Path:
+    """A header row, the HXL hashtag row, then the data; ``columns`` are (header, hashtag) pairs."""
     with path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerow(tags)
+        w.writerow([c[0] for c in columns])
+        w.writerow([c[1] for c in columns])
         w.writerows(rows)
     return path
 
@@ -59,8 +60,14 @@ def _write_geojson(path: Path, areas: list[Area], by_pcode: dict[str, Area]) -> 
 def _pcodes(path: Path, areas: list[Area]) -> Path:
     return _write_csv(
         path,
-        ["Location", "Admin Level", "P-Code", "Name", "Parent P-Code", "Valid from date"],
-        ["#country+code", "#geo+admin_level", "#adm+code", "#adm+name", "#adm+code+parent", "#date+start"],
+        [
+            ("Location", "#country+code"),
+            ("Admin Level", "#geo+admin_level"),
+            ("P-Code", "#adm+code"),
+            ("Name", "#adm+name"),
+            ("Parent P-Code", "#adm+code+parent"),
+            ("Valid from date", "#date+start"),
+        ],
         ([ISO3, a.level, a.pcode, a.name, a.parent or "", "2023-01-01"] for a in areas),
     )
 
@@ -83,51 +90,69 @@ def _sites(rng: np.random.Generator, path: Path, world: World) -> list[tuple[str
             kind = SITE_TYPES[types[k]]
             name = f"{SITE_WORDS[words[k]]} {'Camp' if kind == 'planned camp' else 'Site'}"
             lon, lat = points[k]
-            rows.append(
-                [code, name, district.parent, district.pcode, kind, households, individuals, f"{lat:.5f}", f"{lon:.5f}"]
-                + [world.months[-1].isoformat()]
-            )
+            updated = world.months[-1].isoformat()
+            rows.append([code, name, district.parent, district.pcode, kind, households, individuals])
+            rows[-1] += [f"{lat:.5f}", f"{lon:.5f}", updated]
             sites.append((code, d))
     _write_csv(
         path,
-        ["Site code", "Site name", "Region", "District", "Site type", "Households", "Individuals"]
-        + ["Latitude", "Longitude", "Last updated"],
-        ["#loc+code", "#loc+name", "#adm1+code", "#adm2+code", "#loc+type", "#population+hh", "#population+ind"]
-        + ["#geo+lat", "#geo+lon", "#date+updated"],
+        [
+            ("Site code", "#loc+code"),
+            ("Site name", "#loc+name"),
+            ("Region", "#adm1+code"),
+            ("District", "#adm2+code"),
+            ("Site type", "#loc+type"),
+            ("Households", "#population+hh"),
+            ("Individuals", "#population+ind"),
+            ("Latitude", "#geo+lat"),
+            ("Longitude", "#geo+lon"),
+            ("Last updated", "#date+updated"),
+        ],
         rows,
     )
     return sites
 
 
 def _displacement(path: Path, world: World) -> Path:
+    stock, female = world.stock.tolist(), world.female.tolist()
     rows = (
-        [m.isoformat(), d.parent, d.pcode, d.name, int(world.stock[t, i]), int(world.female[t, i])]
-        + [int(world.stock[t, i] - world.female[t, i])]
+        [m.isoformat(), d.parent, d.pcode, d.name, stock[t][i], female[t][i], stock[t][i] - female[t][i]]
         for t, m in enumerate(world.months)
         for i, d in enumerate(world.districts)
     )
     return _write_csv(
         path,
-        ["Month", "Region", "District", "District name", "IDPs", "IDPs female", "IDPs male"],
-        ["#date+reported", "#adm1+code", "#adm2+code", "#adm2+name", "#affected+idps"]
-        + ["#affected+idps+f", "#affected+idps+m"],
+        [
+            ("Month", "#date+reported"),
+            ("Region", "#adm1+code"),
+            ("District", "#adm2+code"),
+            ("District name", "#adm2+name"),
+            ("IDPs", "#affected+idps"),
+            ("IDPs female", "#affected+idps+f"),
+            ("IDPs male", "#affected+idps+m"),
+        ],
         rows,
     )
 
 
 def _movements(path: Path, world: World) -> Path:
-    t_idx, o_idx, d_idx, k_idx = np.nonzero(world.flows)
+    where = np.nonzero(world.flows)
     dist = world.districts
     rows = (
-        [world.months[t].isoformat(), dist[o].parent, dist[o].pcode, dist[d].parent, dist[d].pcode]
-        + [REASONS[k], int(world.flows[t, o, d, k])]
-        for t, o, d, k in zip(t_idx, o_idx, d_idx, k_idx, strict=True)
+        [world.months[t].isoformat(), dist[o].parent, dist[o].pcode, dist[d].parent, dist[d].pcode, REASONS[k], n]
+        for t, o, d, k, n in zip(*(w.tolist() for w in where), world.flows[where].tolist(), strict=True)
     )
     return _write_csv(
         path,
-        ["Month", "Origin region", "Origin district", "Arrival region", "Arrival district", "Reason", "Arrivals"],
-        ["#date+reported", "#adm1+code+origin", "#adm2+code+origin", "#adm1+code+dest", "#adm2+code+dest"]
-        + ["#cause+type", "#affected+idps"],
+        [
+            ("Month", "#date+reported"),
+            ("Origin region", "#adm1+code+origin"),
+            ("Origin district", "#adm2+code+origin"),
+            ("Arrival region", "#adm1+code+dest"),
+            ("Arrival district", "#adm2+code+dest"),
+            ("Reason", "#cause+type"),
+            ("Arrivals", "#affected+idps"),
+        ],
         rows,
     )
 
@@ -140,8 +165,13 @@ def _rainfall(path: Path, world: World) -> Path:
     )
     return _write_csv(
         path,
-        ["Month", "Region", "Driver", "Indicator", "Value"],
-        ["#date+occurred", "#adm1+code", "#event+type", "#indicator+code", "#indicator+value"],
+        [
+            ("Month", "#date+occurred"),
+            ("Region", "#adm1+code"),
+            ("Driver", "#event+type"),
+            ("Indicator", "#indicator+code"),
+            ("Value", "#indicator+value"),
+        ],
         rows,
     )
 
@@ -151,16 +181,22 @@ def _conflict(rng: np.random.Generator, path: Path, world: World) -> Path:
     for n, e in enumerate(world.events, start=1):
         district = world.districts[e.district]
         lon, lat = random_points(rng, district.geometry, 1, digits=4)[0]
-        rows.append(
-            [f"XDL-E{n:05d}", e.day.isoformat(), district.parent, district.pcode, f"{lat:.4f}", f"{lon:.4f}"]
-            + ["conflict", "events", 1, e.fatalities]
-        )
+        where = [district.parent, district.pcode, f"{lat:.4f}", f"{lon:.4f}"]
+        rows.append([f"XDL-E{n:05d}", e.day.isoformat(), *where, "conflict", "events", 1, e.fatalities])
     return _write_csv(
         path,
-        ["Event ID", "Date", "Region", "District", "Latitude", "Longitude", "Driver", "Indicator", "Value"]
-        + ["Fatalities"],
-        ["#event+code", "#date+occurred", "#adm1+code", "#adm2+code", "#geo+lat", "#geo+lon", "#event+type"]
-        + ["#indicator+code", "#indicator+value", "#affected+killed"],
+        [
+            ("Event ID", "#event+code"),
+            ("Date", "#date+occurred"),
+            ("Region", "#adm1+code"),
+            ("District", "#adm2+code"),
+            ("Latitude", "#geo+lat"),
+            ("Longitude", "#geo+lon"),
+            ("Driver", "#event+type"),
+            ("Indicator", "#indicator+code"),
+            ("Value", "#indicator+value"),
+            ("Fatalities", "#affected+killed"),
+        ],
         rows,
     )
 
@@ -182,8 +218,13 @@ def _assessments(rng: np.random.Generator, path: Path, world: World, sites: list
                 rows.append([code, day.isoformat(), sector, "severity", value])
     return _write_csv(
         path,
-        ["Site code", "Assessment date", "Sector", "Indicator", "Value"],
-        ["#loc+code", "#date+assessed", "#sector", "#indicator+code", "#indicator+value"],
+        [
+            ("Site code", "#loc+code"),
+            ("Assessment date", "#date+assessed"),
+            ("Sector", "#sector"),
+            ("Indicator", "#indicator+code"),
+            ("Value", "#indicator+value"),
+        ],
         rows,
     )
 

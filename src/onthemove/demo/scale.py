@@ -77,11 +77,8 @@ def write_hxl_csv(
                 district = pa.array(rng.integers(0, len(districts), n))
                 reason = pa.array(np.searchsorted(REASON_SHARE, rng.random(n) * REASON_SHARE[-1], side="right"))
                 count = rng.geometric(1 / 40, n).astype(np.int64)
-                chunk = pa.table(
-                    [months.take(month), region_arr.take(district), district_arr.take(district)]
-                    + [reason_arr.take(reason), pa.array(count)],
-                    schema=schema,
-                )
+                places = [region_arr.take(district), district_arr.take(district)]
+                chunk = pa.table([months.take(month), *places, reason_arr.take(reason), pa.array(count)], schema=schema)
                 writer.write_table(chunk)
                 if progress:
                     progress(f"{start + n:,} of {rows:,} rows written")

@@ -94,7 +94,7 @@ def _destinations(centres: np.ndarray, region_of: np.ndarray) -> np.ndarray:
 def simulate(rng: np.random.Generator, areas: list[Area]) -> World:
     regions = [a for a in areas if a.level == 1]
     districts = [a for a in areas if a.level == 2]
-    region_of = np.array([[r.pcode for r in regions].index(d.parent) for d in districts])
+    region_of = np.array([[r.pcode for r in regions].index(str(d.parent)) for d in districts])
     months = month_ends()
     n_t, n_d = len(months), len(districts)
     rain, normal = _rainfall(rng, months, len(regions))

@@ -101,7 +101,8 @@ def load_pcodes(store: Store, path: str | Path, country: str | None = None, user
 
             def get(field: str, cells: list[str | None] = cells) -> str | None:
                 i = cols.get(field)
-                return cells[i].strip() if i is not None and i < len(cells) and cells[i] else None
+                value = cells[i] if i is not None and i < len(cells) else None
+                return value.strip() if value else None
 
             iso3 = (get("country") or "").upper()
             if country and iso3 != country.upper():
@@ -121,6 +122,7 @@ def load_pcodes(store: Store, path: str | Path, country: str | None = None, user
                 )
                 continue
             parent = get("parent")
+            assert level is not None  # checked above
             if int(level) == 1 and parent:
                 parent = _existing_country(existing, pcode.upper(), parent.upper())
                 adm0[parent] = iso3 or parent

@@ -148,9 +148,9 @@ def ingest(
             _drop_temp(con)
             raise StrictRefusal(report)
         step("loading")
-        for old in others:
-            remove_rows(store, old[0])
-            store.execute("UPDATE batches SET status = 'superseded' WHERE batch_id = $id", {"id": old[0]})
+        for superseded in others:
+            remove_rows(store, superseded[0])
+            store.execute("UPDATE batches SET status = 'superseded' WHERE batch_id = $id", {"id": superseded[0]})
         if previous:  # rolled back earlier, now loaded again
             remove_rows(store, batch_id)
             store.execute("DELETE FROM batches WHERE batch_id = $id", {"id": batch_id})

@@ -137,11 +137,11 @@ def _locate_header(
         return [c or "" for c in cells[h]], None, h + 1
     hashtag = find_hashtag_row(cells)
     if hashtag is not None:
-        tags = cells[hashtag]
-        headers = cells[hashtag - 1] if hashtag > 0 else [None] * len(tags)
-        width = max(len(tags), len(headers))
-        headers = [(headers[i] if i < len(headers) else None) or "" for i in range(width)]
-        tags = [tags[i] if i < len(tags) else None for i in range(width)]
+        tag_row = cells[hashtag]
+        above: list[str | None] = cells[hashtag - 1] if hashtag > 0 else [None] * len(tag_row)
+        width = max(len(tag_row), len(above))
+        headers = [(above[i] if i < len(above) else None) or "" for i in range(width)]
+        tags = [tag_row[i] if i < len(tag_row) else None for i in range(width)]
         return headers, tags, hashtag + 1
     for i, row in enumerate(cells):
         if any(row):

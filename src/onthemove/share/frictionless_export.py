@@ -45,11 +45,11 @@ _LICENCES = {
     "PDDL": ("PDDL-1.0", "https://opendatacommons.org/licenses/pddl/1-0/"),
 }
 
-PROVENANCE = [
+PROVENANCE: list[dict[str, Any]] = [
     {"name": "batch_id", "type": "string", "constraints": {"required": True}, "hxl": "#meta+batch"},
     {"name": "row_number", "type": "integer", "hxl": "#meta+row", "description": "row in the source file"},
 ]
-PLACE_FIELDS = [
+PLACE_FIELDS: list[dict[str, Any]] = [
     {"name": "pcode", "type": "string", "constraints": {"required": True, "unique": True}, "hxl": "#adm+code"},
     {"name": "name", "type": "string", "constraints": {"required": True}, "hxl": "#adm+name"},
     {
@@ -60,7 +60,7 @@ PLACE_FIELDS = [
     },
     {"name": "parent_pcode", "type": "string", "hxl": "#adm+code+parent"},
 ]
-BATCH_FIELDS = [
+BATCH_FIELDS: list[dict[str, Any]] = [
     {"name": "batch_id", "type": "string", "constraints": {"required": True, "unique": True}, "hxl": "#meta+batch"},
     {"name": "kind", "type": "string", "constraints": {"required": True}},
     {"name": "source_file", "type": "string", "description": "file name as loaded (no directory)"},

@@ -104,7 +104,8 @@ class Store(ABC):
 
     def table_exists(self, name: str) -> bool:
         row = self.fetch_one(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = $name AND table_schema = current_schema()",
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_name = $name AND table_schema = current_schema()",
             {"name": name},
         )
         return bool(row and row[0])
