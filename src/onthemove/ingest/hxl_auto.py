@@ -24,6 +24,8 @@ _MEASURE_TAGS = {"affected", "population", "inneed", "targeted", "reached"}
 def _level(ts: TagSpec) -> int | None:
     if ts.tag == "country":
         return 0
+    if ts.tag == "adm":  # a P-code of any level (#adm+code), as OCHA's P-code lists and our exports write
+        return 9
     m = _ADM.match(ts.tag)
     return int(m.group(1)) if m else None
 
@@ -86,8 +88,14 @@ def mapping_from_tags(kind: Kind, tags: list[str | None], source: str = "HXL tag
         if ts.tag == "date":
             rank = 0 if ts.attributes & {"reported", "occurred", "assessed"} else (2 if ts.attributes else 1)
             dates.append((rank, col))
-        elif ts.tag == "round":
+        elif ts.tag in ("round", "x_round"):
             put("round", col)
+        elif ts.tag == "x_population":
+            put("population_group", col)
+        elif ts.tag == "x_sex":
+            put("sex", col)
+        elif ts.tag == "x_age":
+            put("age_group", col)
         elif ts.tag in ("cause", "reason"):
             put("reason", col)
         elif ts.tag == "sector":

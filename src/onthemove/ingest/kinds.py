@@ -45,10 +45,13 @@ class Kind:
 SEX = ("total", "f", "m", "other")
 GROUPS = ("idps", "returnees", "refugees", "asylum_seekers", "migrants", "host", "stateless", "other")
 
+# Text fields: #population and #affected are numeric hashtags, so "idps", "f" or "18-59" under them
+# fail libhxl's default schema. HXL 1.1 has no core text hashtag for these (1.0 removed #sex and #age in
+# favour of +f/+m/+children attributes on counts); its rule for that case is an x_ extension hashtag.
 _disagg = (
-    Field("sex", "text", default="total", choices=SEX, hxl="#affected+sex", help="total, f, m or other"),
+    Field("sex", "text", default="total", choices=SEX, hxl="#x_sex", help="total, f, m or other"),
     Field(
-        "age_group", "text", default="total", hxl="#affected+age", help="total or an age band such as 0-4, 18-59, 60+"
+        "age_group", "text", default="total", hxl="#x_age", help="total or an age band such as 0-4, 18-59, 60+"
     ),
 )
 
@@ -59,7 +62,7 @@ DISPLACEMENT = Kind(
         Field("place", "pcode", required=True, hxl="#adm+code", help="P-code of the area where people are"),
         Field("date", "date", required=True, hxl="#date+reported", help="reporting date (ISO)"),
         Field("round", "int", minimum=0, hxl="#round+code", help="assessment round number"),
-        Field("population_group", "text", default="idps", choices=GROUPS, hxl="#population+type"),
+        Field("population_group", "text", default="idps", choices=GROUPS, hxl="#x_population+type"),
         Field("reason", "text", hxl="#cause+type", help="displacement reason (conflict, drought, flood, ...)"),
         Field("origin", "pcode", hxl="#adm+code+origin", help="P-code of the area of origin"),
         *_disagg,
@@ -75,7 +78,7 @@ MOVEMENTS = Kind(
         Field("from_place", "pcode", hxl="#adm+code+origin", help="P-code of origin"),
         Field("to_place", "pcode", hxl="#adm+code+dest", help="P-code of arrival"),
         Field("date", "date", required=True, hxl="#date+reported", help="end of the period the movement counts"),
-        Field("population_group", "text", default="idps", choices=GROUPS, hxl="#population+type"),
+        Field("population_group", "text", default="idps", choices=GROUPS, hxl="#x_population+type"),
         Field("reason", "text", hxl="#cause+type"),
         *_disagg,
         Field("count", "int", required=True, minimum=0, hxl="#affected+num"),

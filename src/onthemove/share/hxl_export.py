@@ -6,8 +6,8 @@ checks them against: a value under ``#date`` must parse as a date, and one under
 are chosen here, once, for analysis results (``analyse.query``) and for canonical records, and the
 tests run every export through that schema.
 
-Canonical records use each field's ``hxl`` from ``ingest.kinds``, except where that tag would put
-text under a numeric hashtag (``FIELD_OVERRIDES``).
+Canonical records use each field's ``hxl`` from ``ingest.kinds`` (text fields there use x_ extension
+hashtags, never a numeric one).
 """
 
 from __future__ import annotations
@@ -24,16 +24,6 @@ import pyarrow as pa
 
 from onthemove.ingest.kinds import GROUPS, Kind, get_kind
 from onthemove.store.base import Store
-
-# Text fields whose kinds.py tag fails libhxl's default schema: #population and #affected are
-# numeric hashtags, so "idps", "f" or "18-59" under them is an error. HXL 1.1 has no core text
-# hashtag for these (it removed #sex and #age in 1.0 in favour of +f/+m/+children attributes on
-# counts), and its rule for that case is an extension hashtag starting with x_.
-FIELD_OVERRIDES = {
-    "population_group": "#x_population+type",
-    "sex": "#x_sex",
-    "age_group": "#x_age",
-}
 
 # Columns of analyse.query results. Periods are all #date: libhxl accepts 2021, 2021-03,
 # 2021-03-31 and 2021Q1 as dates (quarters are rewritten from 2021-Q1, which it refuses).
@@ -56,7 +46,9 @@ AGGREGATE_TAGS = {
     "reason": "#cause+type",
     "origin": "#adm+code+origin",
     "count": "#affected+num",
-    **FIELD_OVERRIDES,
+    "population_group": "#x_population+type",
+    "sex": "#x_sex",
+    "age_group": "#x_age",
 }
 
 # Provenance columns of record exports: which batch (source file, checksum, licence) and which
@@ -73,9 +65,7 @@ _ADM = re.compile(r"^adm[0-3](_name)?$")
 
 
 def field_tag(kind: Kind, name: str) -> str | None:
-    """The export tag of a canonical field: kinds.py's, unless it fails the default schema."""
-    if name in FIELD_OVERRIDES:
-        return FIELD_OVERRIDES[name]
+    """The export tag of a canonical field, declared once in kinds.py."""
     return kind.field(name).hxl
 
 
