@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import shapely
 
+from onthemove.analyse.alerts import alerts
 from onthemove.analyse.query import Query, run
 from onthemove.demo import generate, is_empty, load_demo, summary
 from onthemove.demo.simulate import FLARE_REGION
@@ -97,6 +98,9 @@ def test_flare_up_region_is_alert_worthy(loaded: tuple[Store, list[BatchReport]]
     for r in calm:  # the flare-up stands out; the rest of the country is in its usual range
         history = [o["count"] for o in others if o["adm1"] == r["adm1"]]
         assert r["count"] < 2 * statistics.median(history), r
+    assert [a.area for a in alerts(store, level="adm1")] == [region]
+    flagged = {a.area for a in alerts(store, level="adm2")}
+    assert {f"{region}{d:02d}" for d in range(1, 5)} <= flagged
 
 
 def test_disaggregation_adds_up(loaded: tuple[Store, list[BatchReport]]) -> None:
