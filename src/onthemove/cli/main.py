@@ -36,6 +36,11 @@ class State:
         self.settings: dict[str, Any] = {}
         self._store: Store | None = None
 
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     def store(self) -> Store:
         if self._store is None:
             self._store = open_store(self.settings["store"])
@@ -54,6 +59,7 @@ def main(
         ),
     ] = None,
 ) -> None:
+    state.close()
     state.settings = load({"store": store})
 
 

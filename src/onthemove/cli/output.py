@@ -11,8 +11,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: long paths and messages stay on one line when output goes to a file or a pipe
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 FORMATS = ("table", "csv", "json", "hxl")
 
 

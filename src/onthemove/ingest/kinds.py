@@ -50,9 +50,7 @@ GROUPS = ("idps", "returnees", "refugees", "asylum_seekers", "migrants", "host",
 # favour of +f/+m/+children attributes on counts); its rule for that case is an x_ extension hashtag.
 _disagg = (
     Field("sex", "text", default="total", choices=SEX, hxl="#x_sex", help="total, f, m or other"),
-    Field(
-        "age_group", "text", default="total", hxl="#x_age", help="total or an age band such as 0-4, 18-59, 60+"
-    ),
+    Field("age_group", "text", default="total", hxl="#x_age", help="total or an age band such as 0-4, 18-59, 60+"),
 )
 
 DISPLACEMENT = Kind(

@@ -78,6 +78,20 @@ class Mapping:
             raise MappingError(f"{origin}: unknown key(s) {sorted(unknown)}; allowed: {sorted(ALLOWED_KEYS)}")
         if "kind" not in data:
             raise MappingError(f"{origin}: the mapping must say which `kind` it loads")
+        for key in ("columns", "values", "constants", "places"):
+            if not isinstance(data.get(key) or {}, dict):
+                raise MappingError(
+                    f"{origin}: `{key}` must be a mapping of name: value, not {type(data[key]).__name__}"
+                )
+        for key in ("values", "places"):
+            for name, inner in (data.get(key) or {}).items():
+                if not isinstance(inner, dict):
+                    raise MappingError(f"{origin}: `{key}.{name}` must be a mapping, not {type(inner).__name__}")
+        for key in ("unpivot", "date_formats", "explode"):
+            if not isinstance(data.get(key) or [], list):
+                raise MappingError(f"{origin}: `{key}` must be a list")
+        if not all(isinstance(u, dict) for u in data.get("unpivot") or []):
+            raise MappingError(f"{origin}: each `unpivot` entry must be a mapping with `column` and `field`")
         m = cls(
             kind=str(data["kind"]),
             columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},
@@ -115,7 +129,10 @@ class Mapping:
         return get_kind(self.kind)
 
     def check(self) -> None:
-        kind = self.kind_spec
+        try:
+            kind = self.kind_spec
+        except ValueError as exc:
+            raise MappingError(f"{self.origin}: {exc}") from None
         for source, target in self.columns.items():
             base, _, part = target.partition(".")
             if base not in kind.names:

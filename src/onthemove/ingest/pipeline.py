@@ -140,7 +140,7 @@ def ingest(
         step("matching places")
         has_known = _prepare_lookups(store, con, plan, report)
         step("validating")
-        build_checked(con, plan, has_known)
+        load = build_checked(con, plan, has_known)
         _summarise(con, report)
         report.rows_loaded = report.rows_read - report.rows_rejected
         if strict and report.rows_rejected:
@@ -154,14 +154,7 @@ def ingest(
         if previous:  # rolled back earlier, now loaded again
             remove_rows(store, batch_id)
             store.execute("DELETE FROM batches WHERE batch_id = $id", {"id": batch_id})
-        fields = ", ".join(f'"{f}"' for f in plan.kind.names)
-        report.records_loaded = store.load_query(
-            plan.kind.table,
-            con,
-            f"SELECT CAST($batch AS VARCHAR) AS batch_id, {ROW} AS row_number, {fields} FROM checked "
-            f"WHERE {ROW} NOT IN (SELECT {ROW} FROM rejected) ORDER BY {ROW}, _proj",
-            {"batch": batch_id},
-        )
+        report.records_loaded = store.load_query(plan.kind.table, con, load.sql, {**load.params, "batch": batch_id})
         store.load_query(
             "rejections",
             con,
@@ -275,7 +268,8 @@ def _summarise(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    for name in ("raw", "checked", "rejected", "_known", "_valuemap", "_placematch"):
+    con.execute("DROP VIEW IF EXISTS raw")
+    for name in ("raw_src", "checked", "rejected", "_known", "_valuemap", "_placematch"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

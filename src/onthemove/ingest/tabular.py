@@ -35,9 +35,10 @@ class Source(Protocol):
 def stage_raw(raw: RawTable, con: duckdb.DuckDBPyConnection, name: str) -> int:
     con.register(f"{name}_arrow", raw.table)
     try:
-        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM "{name}_arrow"')
+        con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_src" AS SELECT * FROM "{name}_arrow"')
     finally:
         con.unregister(f"{name}_arrow")
+    con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM "{name}_src"')
     return raw.table.num_rows
 
 
@@ -66,6 +67,9 @@ class CsvSource:
     encoding: str
     notes: list[str] = field(default_factory=list)
 
+    def _has_data(self) -> bool:
+        return _lines_after(Path(self.source), self.encoding, self.data_line - 1)
+
     def stage(self, con: duckdb.DuckDBPyConnection, name: str) -> int:
         width = len(self.headers)
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
@@ -76,18 +80,35 @@ class CsvSource:
         if self.encoding != "utf-8":
             options += ", encoding = 'latin-1'"
         filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
-        try:
-            con.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT *, '
-                f"CAST(row_number() OVER () + {self.data_line - 1} AS BIGINT) AS {ROW} "
-                f"FROM read_csv($path, {options})",
-                {"path": self.source, "delim": self.delimiter},
-            )
-            con.execute(f'DELETE FROM "{name}" WHERE NOT ({filled})')
-        except duckdb.Error as exc:
-            raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
+        if not self._has_data():  # a header and no rows: DuckDB's reader would refuse the file
+            cols = ", ".join(f"c{i} VARCHAR" for i in range(width))
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_src" ({cols})')
+        else:
+            try:
+                # DuckDB keeps insertion order, so rowid is the record's position in the file: the row
+                # number a person sees is rowid + the first data line (blank lines keep their numbers).
+                con.execute(
+                    f'CREATE OR REPLACE TEMP TABLE "{name}_src" AS SELECT * FROM read_csv($path, {options})',
+                    {"path": self.source, "delim": self.delimiter},
+                )
+            except duckdb.Error as exc:
+                raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
+        # (inside a transaction DuckDB numbers new rows from a large offset: subtract the first rowid)
+        first = int(con.execute(f'SELECT coalesce(min(rowid), 0) FROM "{name}_src"').fetchall()[0][0])
+        con.execute(
+            f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT *, CAST(rowid - {first} + {self.data_line} AS BIGINT) '
+            f'AS {ROW} FROM "{name}_src" WHERE {filled}'
+        )
         row = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0]
         return int(row[0]) if row else 0
+
+
+def _lines_after(path: Path, encoding: str, skip: int) -> bool:
+    with path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, errors="replace") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number > skip and line.strip():
+                return True
+    return False
 
 
 def open_source(path: str | Path, sheet: str | None = None, header_row: int | None = None) -> Source:
