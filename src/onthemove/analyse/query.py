@@ -14,12 +14,16 @@ import pyarrow as pa
 
 from onthemove.store.base import Store
 
+# period: (bucket, computed per record, cheap; label, formatted once per group)
 PERIODS = {
-    "month": "strftime(t.date, '%Y-%m')",
-    "quarter": "CAST(CAST(extract(year FROM t.date) AS INTEGER) AS VARCHAR) || '-Q' || "
-    "CAST(CAST(extract(quarter FROM t.date) AS INTEGER) AS VARCHAR)",
-    "year": "CAST(CAST(extract(year FROM t.date) AS INTEGER) AS VARCHAR)",
-    "date": "strftime(t.date, '%Y-%m-%d')",
+    "month": ("date_trunc('month', t.date)", "strftime({b}, '%Y-%m')"),
+    "quarter": (
+        "date_trunc('quarter', t.date)",
+        "CAST(CAST(extract(year FROM {b}) AS INTEGER) AS VARCHAR) || '-Q' || "
+        "CAST(CAST(extract(quarter FROM {b}) AS INTEGER) AS VARCHAR)",
+    ),
+    "year": ("date_trunc('year', t.date)", "CAST(CAST(extract(year FROM {b}) AS INTEGER) AS VARCHAR)"),
+    "date": ("t.date", "strftime({b}, '%Y-%m-%d')"),
 }
 LEVELS = ("adm0", "adm1", "adm2", "adm3")
 DIMENSIONS = ("reason", "population_group", "sex", "age_group")
@@ -69,9 +73,10 @@ def build_sql(q: Query) -> tuple[str, dict[str, Any]]:
     age_wanted = "age_group" in q.by
     where.append("t.sex <> 'total'" if sex_wanted else "t.sex = 'total'")
     where.append("t.age_group <> 'total'" if age_wanted else "t.age_group = 'total'")
+    place_filter = None
     if q.place:
         params["place"] = q.place.upper()
-        where.append("$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)")
+        place_filter = "$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)"
     if q.start:
         params["start"] = q.start
         where.append("t.date >= $start")
@@ -83,36 +88,43 @@ def build_sql(q: Query) -> tuple[str, dict[str, Any]]:
         if values:
             params[name] = [v.lower() for v in values]
             where.append(f"list_contains(${name}, t.{name})")
-    select, group, joins = [], [], []
+    # totals per area first (small), then the gazetteer join for levels and names
+    inner, outer, joins = [f"{_place_column(q)} AS area"], [], []
     for b in q.by:
         if b in PERIODS:
-            select.append(f"{PERIODS[b]} AS {b}")
-            group.append(b)
+            bucket, label = PERIODS[b]
+            inner.append(f"{bucket} AS {b}")
+            outer.append(f"{label.format(b=f'a.{b}')} AS {b}")
         elif b in LEVELS:
             alias = f"n_{b}"
             joins.append(f"LEFT JOIN places {alias} ON {alias}.pcode = p.{b}")
-            select.append(f"coalesce(p.{b}, '(not assigned)') AS {b}")
-            select.append(f"coalesce({alias}.name, '') AS {b}_name")
-            group.extend([b, f"{b}_name"])
+            outer.append(f"coalesce(p.{b}, '(not assigned)') AS {b}")
+            outer.append(f"coalesce({alias}.name, '') AS {b}_name")
         else:
             column = "t.from_place" if (b == "origin" and q.kind == "movements") else f"t.{b}"
-            select.append(f"coalesce({column}, '(not stated)') AS {b}")
-            group.append(b)
+            inner.append(f"coalesce({column}, '(not stated)') AS {b}")
+            outer.append(f"a.{b}")
     source = q.kind
     if q.kind == "displacement":
         # a stock: per area and period, only the latest report counts
-        period = next((PERIODS[b] for b in q.by if b in PERIODS), "'all'")
+        period = next((PERIODS[b][0] for b in q.by if b in PERIODS), "'all'")
         source = (
             "(SELECT * FROM (SELECT d.*, max(d.date) OVER (PARTITION BY d.place, "
             f"{period.replace('t.date', 'd.date')}) AS latest FROM displacement d) s WHERE s.date = s.latest)"
         )
-    text = (
-        f"SELECT {', '.join([*select, 'sum(t.count) AS count'])} FROM {source} t "
-        f"LEFT JOIN places p ON p.pcode = {_place_column(q)} {' '.join(joins)} "
-        f"WHERE {' AND '.join(where)}"
+    inner_group = ", ".join(str(i + 1) for i in range(len(inner)))
+    totals_sql = (
+        f"SELECT {', '.join(inner)}, sum(t.count) AS count FROM {source} t "
+        f"WHERE {' AND '.join(where)} GROUP BY {inner_group}"
     )
-    if group:  # ordinals: output names like adm1 would be ambiguous with the joined columns
-        ordinals = ", ".join(str(i + 1) for i in range(len(group)))
+    text = (
+        f"SELECT {', '.join([*outer, 'sum(a.count) AS count'])} FROM ({totals_sql}) a "
+        f"LEFT JOIN places p ON p.pcode = a.area {' '.join(joins)}"
+    )
+    if place_filter:
+        text += f" WHERE {place_filter}"
+    if outer:  # ordinals: output names like adm1 would be ambiguous with the joined columns
+        ordinals = ", ".join(str(i + 1) for i in range(len(outer)))
         text += f" GROUP BY {ordinals} ORDER BY {ordinals}"
     return text, params
 
