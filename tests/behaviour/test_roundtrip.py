@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.helpers import MOVEMENTS, PCODES, STOCKS, write
+
 from onthemove.analyse.query import totals
 from onthemove.ingest.gazetteer import load_pcodes
 from onthemove.ingest.pipeline import ingest
 from onthemove.share import export_records
 from onthemove.store import Store, open_store
-from tests.helpers import MOVEMENTS, PCODES, STOCKS, write
 
 
 def test_hxl_records_round_trip(store: Store, tmp_path: Path) -> None:

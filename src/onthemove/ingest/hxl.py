@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 MAX_HEADER_ROWS = 25
-_TAGSPEC = re.compile(r"^\s*#([a-z][a-z0-9_]*)((\s*\+\s*[a-z][a-z0-9_]*)*)\s*$", re.IGNORECASE)
+_TAGSPEC = re.compile(r"^\s*#([a-z][a-z0-9_]*)((\s*\+\s*[a-z][a-z0-9_]*)*)\s*$", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)

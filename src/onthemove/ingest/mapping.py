@@ -75,7 +75,7 @@ class Mapping:
     def from_dict(cls, data: dict[str, Any], origin: str = "inline") -> Mapping:
         unknown = set(data) - ALLOWED_KEYS
         if unknown:
-            raise MappingError(f"{origin}: unknown key(s) {sorted(unknown)}; allowed: {sorted(ALLOWED_KEYS)}")
+            raise MappingError(f"{origin}: unknown key(s) {sorted(map(str, unknown))}; allowed: {sorted(ALLOWED_KEYS)}")
         if "kind" not in data:
             raise MappingError(f"{origin}: the mapping must say which `kind` it loads")
         for key in ("columns", "values", "constants", "places"):
@@ -87,6 +87,13 @@ class Mapping:
             for name, inner in (data.get(key) or {}).items():
                 if not isinstance(inner, dict):
                     raise MappingError(f"{origin}: `{key}.{name}` must be a mapping, not {type(inner).__name__}")
+        header_row = data.get("header_row")
+        if header_row is not None and (
+            not isinstance(header_row, int) or isinstance(header_row, bool) or header_row < 1
+        ):
+            raise MappingError(f"{origin}: `header_row` must be a row number (1 or more), not {header_row!r}")
+        if data.get("sheet") is not None and not isinstance(data["sheet"], str):
+            raise MappingError(f"{origin}: `sheet` must be a sheet name")
         for key in ("unpivot", "date_formats", "explode"):
             if not isinstance(data.get(key) or [], list):
                 raise MappingError(f"{origin}: `{key}` must be a list")

@@ -134,9 +134,15 @@ def ingest(
         )
     plan = build_plan(resolved, source.headers, source.tags)
     con = store.validation_connection()
-    with store.transaction():
-        step("reading")
+    step("reading")
+    # staging writes only temporary tables of this connection, so it runs before the transaction:
+    # a reader that has to retry (see tabular.CsvSource) then aborts nothing
+    try:
         report.rows_read = source.stage(con, "raw")
+    except BaseException:
+        _drop_temp(con)
+        raise
+    with store.transaction():
         step("matching places")
         has_known = _prepare_lookups(store, con, plan, report)
         step("validating")

@@ -9,6 +9,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +71,35 @@ class CsvSource:
     encoding: str
     notes: list[str] = field(default_factory=list)
 
+    def _read(self, con: duckdb.DuckDBPyConnection, name: str, path: str, options: str) -> None:
+        # DuckDB keeps insertion order, so rowid is the record's position in the file: the row
+        # number a person sees is rowid + the first data line (blank lines keep their numbers).
+        # The parallel reader is fast but refuses line breaks inside quoted cells: then read serially.
+        # (Callers stage outside any transaction, so a refused attempt aborts nothing.)
+        query = f'CREATE OR REPLACE TEMP TABLE "{name}_src" AS SELECT * FROM read_csv($path, {options}, parallel = '
+        try:
+            con.execute(query + "true)", {"path": path, "delim": self.delimiter})
+            return
+        except duckdb.Error:
+            pass
+        try:
+            con.execute(query + "false)", {"path": path, "delim": self.delimiter})
+        except duckdb.Error as exc:
+            raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
+
+    @contextmanager
+    def _utf8(self) -> Iterator[str]:
+        """DuckDB reads UTF-8: other encodings are transcoded to a temporary copy first."""
+        if self.encoding == "utf-8":
+            yield self.source
+            return
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".csv", newline="") as tmp:
+            with open(self.source, encoding=self.encoding, errors="replace", newline="") as src:
+                while chunk := src.read(1 << 20):
+                    tmp.write(chunk)
+            tmp.flush()
+            yield tmp.name
+
     def _has_data(self) -> bool:
         return _lines_after(Path(self.source), self.encoding, self.data_line - 1)
 
@@ -75,24 +108,15 @@ class CsvSource:
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
         options = (
             f"header = false, skip = {self.data_line - 1}, columns = {columns}, delim = $delim, "
-            "quote = '\"', escape = '\"', null_padding = true, parallel = true"
+            "quote = '\"', escape = '\"', null_padding = true, auto_detect = false"
         )
-        if self.encoding != "utf-8":
-            options += ", encoding = 'latin-1'"
         filled = " OR ".join(f"c{i} IS NOT NULL" for i in range(width))
         if not self._has_data():  # a header and no rows: DuckDB's reader would refuse the file
             cols = ", ".join(f"c{i} VARCHAR" for i in range(width))
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{name}_src" ({cols})')
         else:
-            try:
-                # DuckDB keeps insertion order, so rowid is the record's position in the file: the row
-                # number a person sees is rowid + the first data line (blank lines keep their numbers).
-                con.execute(
-                    f'CREATE OR REPLACE TEMP TABLE "{name}_src" AS SELECT * FROM read_csv($path, {options})',
-                    {"path": self.source, "delim": self.delimiter},
-                )
-            except duckdb.Error as exc:
-                raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
+            with self._utf8() as readable:
+                self._read(con, name, readable, options)
         # (inside a transaction DuckDB numbers new rows from a large offset: subtract the first rowid)
         first = int(con.execute(f'SELECT coalesce(min(rowid), 0) FROM "{name}_src"').fetchall()[0][0])
         con.execute(
@@ -121,27 +145,59 @@ def open_source(path: str | Path, sheet: str | None = None, header_row: int | No
     return sniff_csv(p, header_row=header_row)
 
 
+HEAD_BYTES = 256 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+csv.field_size_limit(64 * 1024 * 1024)  # a long cell is data, not an error
+
+
 def sniff_csv(path: Path, header_row: int | None = None) -> CsvSource:
     with path.open("rb") as fh:
-        head = fh.read(256 * 1024)
+        head = fh.read(HEAD_BYTES)
     if b"\x00" in head[:4096]:
         raise ReadError(str(path), "this is a binary file, not CSV text")
+    text, encoding = _decode(head)
     try:
-        text = head.decode("utf-8-sig")
-        encoding = "utf-8"
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a multi-byte character cut at the buffer end
-            text, encoding = head.decode("latin-1"), "latin-1"
-        else:
-            text, encoding = head[: exc.start].decode("utf-8-sig"), "utf-8"
-    lines = text.splitlines()[: MAX_HEADER_ROWS + 1]
-    try:
-        delimiter = csv.Sniffer().sniff("\n".join(lines[:10]), delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delimiter))
+        delimiter, rows, lines = _best_delimiter(text)
+    except csv.Error as exc:
+        raise ReadError(str(path), f"cannot read as CSV: {exc}") from exc
     headers, tags, data_index = _locate_header(str(path), rows, header_row)
-    return CsvSource(str(path), headers, tags, data_index + 1, delimiter, encoding)
+    # DuckDB skips physical lines: count them, since a header cell may hold a line break
+    data_line = (lines[data_index - 1] if data_index > 0 else 0) + 1
+    return CsvSource(str(path), headers, tags, data_line, delimiter, encoding)
+
+
+def _decode(head: bytes) -> tuple[str, str]:
+    """UTF-8 (with or without BOM), else Windows-1252 as Excel writes it, else Latin-1."""
+    try:
+        return head.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError as exc:
+        cut = len(head) == HEAD_BYTES and exc.reason == "unexpected end of data"
+        if cut:  # a multi-byte character split at the end of the sample
+            return head[: exc.start].decode("utf-8-sig"), "utf-8"
+    try:
+        return head.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return head.decode("latin-1"), "latin-1"
+
+
+def _best_delimiter(text: str) -> tuple[str, list[list[str]], list[int]]:
+    """Prefer the delimiter under which a hashtag row appears, then steady column counts; ',' wins ties."""
+    best: tuple[tuple[int, int, int, int], str, list[list[str]], list[int]] | None = None
+    for rank, delim in enumerate(DELIMITERS):
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
+        rows: list[list[str]] = []
+        lines: list[int] = []
+        for row in itertools.islice(reader, MAX_HEADER_ROWS + 1):
+            rows.append(row)
+            lines.append(reader.line_num)
+        widths = [len(r) for r in rows if any(c.strip() for c in r)]
+        tagged = find_hashtag_row([[c or None for c in r] for r in rows]) is not None
+        steady = max((widths.count(w) for w in set(widths)), default=0)
+        score = (int(tagged), steady if widths and max(widths) > 1 else 0, -rank, 0)
+        if best is None or score > best[0]:
+            best = (score, delim, rows, lines)
+    assert best is not None
+    return best[1], best[2], best[3]
 
 
 def _locate_header(

@@ -90,8 +90,15 @@ def _value_map(f: Field, text: str, params: SqlParams, plan: Plan) -> str:
 def _typed(f: Field, v: str, params: SqlParams, formats: list[str]) -> str:
     """Typed value; the cheap cast first, the lenient parse only for rows where it failed."""
     if f.type == "int":
-        d = f"TRY_CAST(replace({v}, ',', '') AS DOUBLE)"
-        return f"coalesce(TRY_CAST({v} AS BIGINT), CASE WHEN {d} = floor({d}) THEN TRY_CAST({d} AS BIGINT) END)"
+        # plain digits cast directly (DuckDB would round "2.5"); anything else goes through DOUBLE and
+        # must be whole; commas only as thousands separators ("1,234", not "1,5")
+        thousands = "'[+-]?[0-9]{1,3}(,[0-9]{3})+(\\.0*)?'"
+        grouped = f"CASE WHEN regexp_full_match({v}, {thousands}) THEN replace({v}, ',', '') ELSE {v} END"
+        d = f"TRY_CAST({grouped} AS DOUBLE)"
+        return (
+            f"coalesce(CASE WHEN NOT contains({v}, '.') THEN TRY_CAST({v} AS BIGINT) END, "
+            f"CASE WHEN {d} = floor({d}) THEN TRY_CAST({d} AS BIGINT) END)"
+        )
     if f.type == "float":
         return f"TRY_CAST({v} AS DOUBLE)"
     if f.type == "date":
