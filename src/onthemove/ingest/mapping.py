@@ -47,6 +47,8 @@ ALLOWED_KEYS = {
     "attribution",
     "licence",
     "description",
+    "repeat",
+    "explode",
 }
 
 
@@ -171,5 +173,7 @@ class Mapping:
             "unpivot": self.unpivot,
             "sheet": self.sheet,
             "header_row": self.header_row,
+            "repeat": self.repeat,
+            "explode": self.explode,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
