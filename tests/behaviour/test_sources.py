@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import openpyxl
+from tests.helpers import MOVEMENTS, PCODES, write
 
 from onthemove.analyse.query import totals
 from onthemove.ingest.gazetteer import load_pcodes
 from onthemove.ingest.sources import detect, ingest_file
 from onthemove.store import Store
-from tests.helpers import MOVEMENTS, PCODES, write
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -74,18 +74,18 @@ class CsvSource:
     def _read(self, con: duckdb.DuckDBPyConnection, name: str, path: str, options: str) -> None:
         # DuckDB keeps insertion order, so rowid is the record's position in the file: the row
         # number a person sees is rowid + the first data line (blank lines keep their numbers).
-        # The parallel reader is fast but refuses line breaks inside quoted cells: then read serially.
+        # The parallel reader is fast but refuses line breaks inside quoted cells: then read serially,
+        # and last leniently (Excel on Windows mixes \r\n between records with \n inside cells).
         # (Callers stage outside any transaction, so a refused attempt aborts nothing.)
-        query = f'CREATE OR REPLACE TEMP TABLE "{name}_src" AS SELECT * FROM read_csv($path, {options}, parallel = '
-        try:
-            con.execute(query + "true)", {"path": path, "delim": self.delimiter})
-            return
-        except duckdb.Error:
-            pass
-        try:
-            con.execute(query + "false)", {"path": path, "delim": self.delimiter})
-        except duckdb.Error as exc:
-            raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
+        query = f'CREATE OR REPLACE TEMP TABLE "{name}_src" AS SELECT * FROM read_csv($path, {options}, '
+        attempts = ["parallel = true)", "parallel = false)", "parallel = false, strict_mode = false)"]
+        for attempt in attempts:  # fast first; then serial; then tolerant of mixed line endings
+            try:
+                con.execute(query + attempt, {"path": path, "delim": self.delimiter})
+                return
+            except duckdb.Error as exc:
+                if attempt == attempts[-1]:
+                    raise ReadError(self.source, f"cannot parse as CSV: {exc}") from exc
 
     @contextmanager
     def _utf8(self) -> Iterator[str]:
