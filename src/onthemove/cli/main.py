@@ -295,7 +295,7 @@ def alerts(
             floor=s["alert_floor"],
         )
     rows = [a.to_dict() for a in found]
-    if fmt == "table":
+    if fmt == "table":  # the sentence behind each flag is in --format json/csv
         rows = [
             {
                 "area": a.area,
@@ -303,8 +303,9 @@ def alerts(
                 "period": a.period,
                 "value": a.value,
                 "median": round(a.median),
+                "ratio": a.ratio,
                 "robust z": a.robust_z,
-                "why": a.reason,
+                "months": a.history_months,
             }
             for a in found
         ]
