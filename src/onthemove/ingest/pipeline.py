@@ -25,7 +25,7 @@ from onthemove.ingest.plan import Plan, build_plan
 from onthemove.ingest.raw import ROW
 from onthemove.ingest.report import MAX_LISTED, BatchReport
 from onthemove.ingest.tabular import Source, open_source
-from onthemove.ingest.validate import build_checked
+from onthemove.ingest.validate import build_checked, cell_sql
 from onthemove.store.base import Store
 from onthemove.store.batches import remove_rows
 
@@ -209,9 +209,9 @@ def _prepare_lookups(store: Store, con: duckdb.DuckDBPyConnection, plan: Plan, r
     rows: list[tuple[Any, ...]] = []
     for fld, name_col, parent_col in sorted(wanted, key=str):
         opts = plan.mapping.places.get(fld, {})
-        parent_sql = f"NULLIF(trim(c{parent_col}), '')" if parent_col is not None else "NULL"
+        parent_sql = cell_sql(parent_col) if parent_col is not None else "NULL"
         pairs = con.execute(
-            f"SELECT DISTINCT NULLIF(trim(c{name_col}), '') AS n, {parent_sql} AS p FROM raw WHERE n IS NOT NULL"
+            f"SELECT DISTINCT {cell_sql(name_col)} AS n, {parent_sql} AS p FROM raw WHERE n IS NOT NULL"
         ).fetchall()
         for name, parent in pairs:
             rows.append(_match_one(matcher, report, fld, name, parent, opts))
