@@ -149,18 +149,13 @@ def _name_problem(f: Field) -> tuple[str, None]:
     return (f'"{f.name}__v" IS NULL AND "{f.name}__raw" IS NOT NULL', None)
 
 
-def _detail_sql(plan: Plan, p_index: int, proj: Projection, params: SqlParams, lean: bool = False) -> str:
-    """Text, typed value, raw text and matcher note of every field, for one projection.
-
-    ``lean`` leaves out the raw text and the notes: the load needs only the typed values.
-    """
+def _detail_sql(plan: Plan, p_index: int, proj: Projection, params: SqlParams) -> str:
+    """Text, typed value, raw text and matcher note of every field, for one projection."""
     cols = [ROW, f"{p_index} AS _proj"]
     for f in plan.kind.fields:
         src = proj.fields.get(f.name, FieldSource())
         text = _text_expr(f, src, params, plan)
         cols.append(f'{text} AS "{f.name}__v"')
-        if lean:
-            continue
         raw_col = src.column if src.column is not None else src.name_column
         raw = cell_sql(raw_col) if raw_col is not None else "CAST(NULL AS VARCHAR)"
         cols.append(f'{raw} AS "{f.name}__raw"')
@@ -172,20 +167,6 @@ def _detail_sql(plan: Plan, p_index: int, proj: Projection, params: SqlParams, l
         for f in plan.kind.fields
     )
     return f"SELECT *, {typed} FROM ({inner})"
-
-
-def _row_problems(plan: Plan, proj: Projection, params: SqlParams, has_known: bool) -> list[tuple[str, str | None]]:
-    found: list[tuple[str, str | None]] = []
-    for f in plan.kind.fields:
-        src = proj.fields.get(f.name, FieldSource())
-        if src.name_column is not None:
-            found.append(_name_problem(f))
-        else:
-            found.extend(_problems(f, f'"{f.name}__v"', f'"{f.name}"', params, plan, has_known))
-    if plan.kind.one_of:
-        present = " OR ".join(f'"{n}__v" IS NOT NULL OR "{n}__raw" IS NOT NULL' for n in plan.kind.one_of)
-        found.append((f"NOT ({present})", "one of the fields " + ", ".join(plan.kind.one_of)))
-    return found
 
 
 def build_checked(con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool) -> LoadQuery:
@@ -200,7 +181,7 @@ def build_checked(con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool) -
     typed = "".join(f", {_quoted(n)}" for n in kept)
     selects = []
     for p_index, proj in enumerate(plan.projections):
-        conds = [c for c, _ in _row_problems(plan, proj, params, has_known)]
+        conds = [c for c, _, _ in _labelled(plan, proj, has_known, params)]
         bad = " OR ".join(f"coalesce({c}, false)" for c in conds) or "false"
         detail = _detail_sql(plan, p_index, proj, params)
         selects.append(f"SELECT {ROW}, _proj{typed}, ({bad}) AS _bad FROM ({detail})")
