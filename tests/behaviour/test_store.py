@@ -184,3 +184,13 @@ def test_reopening_the_store_keeps_the_data(store_location: str, tmp_path: Path)
         ingest(s, write(tmp_path, "a.csv", MOVEMENTS), kind="movements")
     with open_store(store_location) as s:
         assert count(s, "movements") == 6
+
+
+def test_gazetteer_rollback_refused_while_records_use_its_places(gazetteer: Store, tmp_path: Path) -> None:
+    [places] = list_batches(gazetteer, kind="places")
+    data = ingest(gazetteer, write(tmp_path, "a.csv", MOVEMENTS), kind="movements")
+    with pytest.raises(BatchError, match="refer to"):
+        rollback(gazetteer, places["batch_id"])
+    assert count(gazetteer, "places") == 7
+    rollback(gazetteer, data.batch_id)
+    assert rollback(gazetteer, places["batch_id"]).removed == {"places": 7}

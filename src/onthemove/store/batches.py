@@ -73,7 +73,29 @@ def rollback(store: Store, batch_id: str) -> Rollback:
     batch = get_batch(store, batch_id)
     if batch["status"] != "loaded":
         raise BatchError(f"batch {batch_id} is {batch['status']}, not loaded; nothing to roll back")
+    if batch["kind"] in ("places", "boundaries"):
+        used = _records_using_places_of(store, batch_id)
+        if used:
+            raise BatchError(
+                f"batch {batch_id} added places that {used:,} loaded records refer to; "
+                "roll those batches back first, so that no record is left without its place"
+            )
     with store.transaction():
         removed = remove_rows(store, batch_id)
         store.execute("UPDATE batches SET status = 'rolled_back' WHERE batch_id = $id", {"id": batch_id})
     return Rollback(batch_id, removed)
+
+
+def _records_using_places_of(store: Store, batch_id: str) -> int:
+    columns = {
+        "displacement": ("place", "origin"),
+        "movements": ("from_place", "to_place"),
+        "sites": ("place",),
+        "driver_events": ("place",),
+    }
+    total = 0
+    for table, cols in columns.items():
+        where = " OR ".join(f"{c} IN (SELECT pcode FROM places WHERE batch_id = $id)" for c in cols)
+        row = store.fetch_one(f"SELECT count(*) FROM {table} WHERE {where}", {"id": batch_id})
+        total += int(row[0]) if row else 0
+    return total
