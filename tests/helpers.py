@@ -59,6 +59,17 @@ attribution: test fixture
 licence: CC0
 """
 
+# South Sudan, for the recorded DTM API responses in tests/fixtures/dtm
+SSD_PCODES = """Location,Admin Level,P-Code,Name,Parent P-Code,Valid from date
+#country+code,#geo+admin_level,#adm+code,#adm+name,#adm+code+parent,#date+start
+SSD,1,SS01,Central Equatoria,SSD,2020-01-01
+SSD,1,SS04,Jonglei,SSD,2020-01-01
+SSD,1,SS07,Upper Nile,SSD,2020-01-01
+SSD,2,SS0101,Juba,SS01,2020-01-01
+SSD,2,SS0102,Kajo-Keji,SS01,2020-01-01
+SSD,2,SS0401,Bor South,SS04,2020-01-01
+"""
+
 
 def write(tmp: Path, name: str, text: str) -> Path:
     path = tmp / name

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.helpers import MOVEMENTS, PCODES, PLAIN, write
+from tests.helpers import MOVEMENTS, PCODES, PLAIN, SSD_PCODES, write
 from typer.testing import CliRunner
 
 from onthemove.cli import main as cli_main
@@ -433,3 +433,44 @@ def test_each_invocation_uses_its_own_store(tmp_path: Path, monkeypatch: pytest.
         assert json.loads(result.stdout) == []  # the second store is empty
     finally:
         _reset_state()
+
+
+# --- DTM API: fetch, save, load (recorded responses, no network) ------------------------------
+
+
+def _recorded_dtm(monkeypatch: pytest.MonkeyPatch, body: str, seen: list[Any]) -> None:
+    import httpx
+
+    from onthemove.ingest.dtm import DTMClient
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, text=body, headers={"content-type": "application/json"})
+
+    monkeypatch.setattr(
+        cli_main, "dtm_client", lambda: DTMClient(key="test-key", transport=httpx.MockTransport(handler))
+    )
+
+
+def test_dtm_fetch_saves_and_loads(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures/dtm"
+    seen: list[Any] = []
+    _recorded_dtm(monkeypatch, (fixtures / "admin2_ssd.json").read_text(), seen)
+    cli.ok("places", "load-pcodes", write(cli.tmp, "ssd.csv", SSD_PCODES))
+    out = cli.tmp / "dtm" / "ssd.json"
+    result = cli.ok("dtm", "fetch", out, "--admin0", "SSD", "--from", "2023-01-01", "--ingest")
+    assert "saved 6 DTM admin2 records" in squash(result.stdout)
+    assert seen[0].url.params["Admin0Pcode"] == "SSD"
+    assert seen[0].url.params["FromReportingDate"] == "2023-01-01"
+    assert seen[0].headers["Ocp-Apim-Subscription-Key"] == "test-key"
+    assert json.loads(out.read_text())["result"][0]["admin2Pcode"] == "SS0101"
+    [batch] = [b for b in cli.json("batches", "--format", "json") if b["kind"] == "displacement"]
+    assert batch["rows_read"] == 6 and batch["rows_rejected"] == 0
+
+
+def test_dtm_errors_are_user_errors(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures/dtm"
+    _recorded_dtm(monkeypatch, (fixtures / "error_no_data.json").read_text(), [])
+    assert_user_error(cli("dtm", "fetch", cli.tmp / "x.json", "--admin0", "SSD"), "DTM API error")
+    assert_user_error(cli("dtm", "fetch", cli.tmp / "x.json"), "Admin0Pcode")
+    assert not (cli.tmp / "x.json").exists()

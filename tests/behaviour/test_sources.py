@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import openpyxl
-from tests.helpers import MOVEMENTS, PCODES, write
+from tests.helpers import MOVEMENTS, PCODES, SSD_PCODES, write
 
 from onthemove.analyse.query import totals
 from onthemove.ingest.gazetteer import load_pcodes
@@ -14,16 +14,6 @@ from onthemove.ingest.sources import detect, ingest_file
 from onthemove.store import Store
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-
-SSD_PCODES = """Location,Admin Level,P-Code,Name,Parent P-Code,Valid from date
-#country+code,#geo+admin_level,#adm+code,#adm+name,#adm+code+parent,#date+start
-SSD,1,SS01,Central Equatoria,SSD,2020-01-01
-SSD,1,SS04,Jonglei,SSD,2020-01-01
-SSD,1,SS07,Upper Nile,SSD,2020-01-01
-SSD,2,SS0101,Juba,SS01,2020-01-01
-SSD,2,SS0102,Kajo-Keji,SS01,2020-01-01
-SSD,2,SS0401,Bor South,SS04,2020-01-01
-"""
 
 
 def test_dtm_api_records_load_with_the_built_in_mapping(store: Store, tmp_path: Path) -> None:

@@ -27,6 +27,8 @@ app = typer.Typer(
 )
 places_app = typer.Typer(help="The gazetteer: P-codes, boundaries, aliases and name matching.", no_args_is_help=True)
 app.add_typer(places_app, name="places")
+dtm_app = typer.Typer(help="IOM DTM API v3: fetch IDP records, save them as a file, load them.", no_args_is_help=True)
+app.add_typer(dtm_app, name="dtm")
 
 USER_ERRORS = (IngestError, MappingError, ReadError, StoreError, BatchError, SettingsError, ValueError)
 
@@ -468,6 +470,41 @@ def list_places(
             params,
         )
     emit(rows, fmt, title="places")
+
+
+def dtm_client() -> Any:
+    """The DTM client (a seam for tests, which serve recorded responses)."""
+    from onthemove.ingest.dtm import DTMClient
+
+    return DTMClient(key=state.settings["dtm_key"] or None)
+
+
+@dtm_app.command("fetch")
+def dtm_fetch(
+    out: Annotated[Path, typer.Argument(help="JSON file to write: the response is kept as the batch's source")],
+    country: Annotated[str | None, typer.Option(help="country name as DTM writes it")] = None,
+    admin0: Annotated[str | None, typer.Option(help="admin0 P-code, e.g. SSD")] = None,
+    level: Annotated[str, typer.Option(help="admin0, admin1 or admin2")] = "admin2",
+    start: Annotated[str | None, typer.Option("--from", help="first reporting date (YYYY-MM-DD)")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last reporting date (YYYY-MM-DD)")] = None,
+    load: Annotated[bool, typer.Option("--ingest", help="load the saved file as a batch")] = False,
+) -> None:
+    """Fetch DTM records (key from ONTHEMOVE_DTM_KEY), save them, and optionally load them."""
+    from onthemove.ingest.dtm import DTMError
+    from onthemove.ingest.sources import ingest_file
+
+    with user_errors():
+        try:
+            records = dtm_client().fetch(
+                level, CountryName=country, Admin0Pcode=admin0, FromReportingDate=start, ToReportingDate=end
+            )
+        except DTMError as exc:
+            raise ValueError(str(exc)) from exc
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"isSuccess": True, "result": records}, indent=1), encoding="utf-8")
+        console.print(f"saved {len(records):,} DTM {level} records to {out}")
+        if load:
+            _print_report(ingest_file(state.store(), out, level=level, user=state.settings["user"] or None))
 
 
 if __name__ == "__main__":  # pragma: no cover
