@@ -474,3 +474,22 @@ def test_dtm_errors_are_user_errors(cli: Cli, monkeypatch: pytest.MonkeyPatch) -
     assert_user_error(cli("dtm", "fetch", cli.tmp / "x.json", "--admin0", "SSD"), "DTM API error")
     assert_user_error(cli("dtm", "fetch", cli.tmp / "x.json"), "Admin0Pcode")
     assert not (cli.tmp / "x.json").exists()
+
+
+def test_settings_lists_every_setting_and_hides_the_key(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    from onthemove.settings import SETTINGS
+
+    monkeypatch.setenv("ONTHEMOVE_DTM_KEY", "secret-key")
+    monkeypatch.setenv("ONTHEMOVE_ALERT_Z", "2.5")
+    rows = {r["name"]: r for r in cli.json("settings", "--format", "json")}
+    assert set(rows) == {s.name for s in SETTINGS}
+    assert rows["alert_z"]["value"] == 2.5
+    assert rows["dtm_key"]["value"] == "(set)"
+    assert "secret-key" not in json.dumps(rows)
+
+
+def test_settings_never_show_a_password() -> None:
+    from onthemove.store.postgres_engine import redact
+
+    assert redact("postgresql://im:s3cret@db.local:5432/otm") == "postgresql://im@db.local:5432/otm"
+    assert redact("./onthemove-data/") == "./onthemove-data/"

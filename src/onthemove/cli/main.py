@@ -367,6 +367,25 @@ def summary(fmt: Annotated[str, typer.Option("--format", help="table or json")] 
     console.print_json(json.dumps(info, default=str))
 
 
+@app.command()
+def settings(fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table") -> None:
+    """Every setting with its current value: flags, then ONTHEMOVE_* variables, then onthemove.toml."""
+    from onthemove.settings import SETTINGS
+
+    current = state.settings
+    rows = [
+        {
+            "name": s.name,
+            "value": "(set)" if s.name == "dtm_key" and current[s.name] else current[s.name],
+            "default": s.default,
+            "environment": f"ONTHEMOVE_{s.name.upper()}",
+            "help": s.help,
+        }
+        for s in SETTINGS
+    ]
+    emit(rows, fmt, title="settings")
+
+
 @places_app.command("load-pcodes")
 def load_pcodes(file: Path, country: Annotated[str | None, typer.Option(help="ISO3 code to keep")] = None) -> None:
     """Load an HXL-tagged P-code list (OCHA global P-codes shape)."""

@@ -24,7 +24,7 @@ class PostgresStore(Store):
     dialect = "postgres"
 
     def __init__(self, url: str) -> None:
-        self.location = _redact(url)
+        self.location = redact(url)
         try:
             self.con = psycopg.connect(url, autocommit=True)
         except psycopg.OperationalError as exc:
@@ -82,7 +82,7 @@ class PostgresStore(Store):
         self.con.close()
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """Never show a password that someone put in the URL anyway."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
