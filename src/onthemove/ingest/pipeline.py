@@ -25,7 +25,7 @@ from onthemove.ingest.plan import Plan, build_plan
 from onthemove.ingest.raw import ROW
 from onthemove.ingest.report import MAX_LISTED, BatchReport
 from onthemove.ingest.tabular import Source, open_source
-from onthemove.ingest.validate import build_checked, cell_sql
+from onthemove.ingest.validate import cell_sql, expected_records, find_rejected, load_query, no_rejections
 from onthemove.store.base import Store
 from onthemove.store.batches import remove_rows
 
@@ -145,22 +145,28 @@ def ingest(
     with store.transaction():
         step("matching places")
         has_known = _prepare_lookups(store, con, plan, report)
-        step("validating")
-        load = build_checked(con, plan, has_known)
-        _summarise(con, report)
-        report.rows_loaded = report.rows_read - report.rows_rejected
-        if strict and report.rows_rejected:
-            report.status = "refused"
-            _drop_temp(con)
-            raise StrictRefusal(report)
-        step("loading")
         for superseded in others:
             remove_rows(store, superseded[0])
             store.execute("UPDATE batches SET status = 'superseded' WHERE batch_id = $id", {"id": superseded[0]})
         if previous:  # rolled back earlier, now loaded again
             remove_rows(store, batch_id)
             store.execute("DELETE FROM batches WHERE batch_id = $id", {"id": batch_id})
-        report.records_loaded = store.load_query(plan.kind.table, con, load.sql, {**load.params, "batch": batch_id})
+        step("validating")
+        load = load_query(plan, has_known)
+        inserted = store.load_query(plan.kind.table, con, load.sql, {**load.params, "batch": batch_id})
+        offered, empty_rows = expected_records(con, plan)
+        if inserted != offered or empty_rows:
+            step("explaining rejections")
+            find_rejected(con, plan, has_known)
+        else:
+            no_rejections(con)
+        _summarise(con, report)
+        report.rows_loaded = report.rows_read - report.rows_rejected
+        if strict and report.rows_rejected:
+            report.status = "refused"
+            _drop_temp(con)
+            raise StrictRefusal(report)  # the transaction takes back what was inserted
+        report.records_loaded = inserted - _unload_rejected_rows(store, con, plan.kind.table, batch_id)
         store.load_query(
             "rejections",
             con,
@@ -173,6 +179,17 @@ def ingest(
         report.seconds = round(time.perf_counter() - started, 3)
         record_batch(store, report, user)
     return report
+
+
+def _unload_rejected_rows(store: Store, con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> int:
+    """A row is loaded whole or not at all: drop the records its good columns did load."""
+    rows = [int(r[0]) for r in con.execute(f"SELECT DISTINCT {ROW} FROM rejected").fetchall()]
+    if not rows:
+        return 0
+    where = f"FROM {table} WHERE batch_id = $batch AND list_contains($rows, row_number)"
+    found = store.fetch_one(f"SELECT count(*) {where}", {"batch": batch_id, "rows": rows})
+    store.execute(f"DELETE {where}", {"batch": batch_id, "rows": rows})
+    return int(found[0]) if found else 0
 
 
 def _prepare_lookups(store: Store, con: duckdb.DuckDBPyConnection, plan: Plan, report: BatchReport) -> bool:
@@ -275,7 +292,7 @@ def _summarise(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP VIEW IF EXISTS raw")
-    for name in ("raw_src", "checked", "rejected", "_known", "_valuemap", "_placematch"):
+    for name in ("raw_src", "rejected", "_flagged", "_known", "_valuemap", "_placematch"):
         con.execute(f"DROP TABLE IF EXISTS {name}")
 
 

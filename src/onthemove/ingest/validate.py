@@ -1,9 +1,9 @@
 """Vectorised validation: the plan becomes SQL run by DuckDB over the staged text cells.
 
-A first pass keeps only the numbers of the rows with any problem (``_flagged``); for those rows
-alone a second pass spells out ``rejected``: source row, column, value and what was expected. The
-load query then types every record again on its way into the store. Nothing wide is materialised,
-which keeps memory flat for files with millions of rows.
+One pass types and checks every record on its way into the store (``load_query``); nothing wide
+is materialised, so memory stays flat for files with millions of rows. Only when records are
+missing from the load does a second pass, over the flagged rows alone, spell out ``rejected``:
+source row, column, value and what was expected.
 """
 
 from __future__ import annotations
@@ -169,54 +169,63 @@ def _detail_sql(plan: Plan, p_index: int, proj: Projection, params: SqlParams) -
     return f"SELECT *, {typed} FROM ({inner})"
 
 
-def build_checked(con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool) -> LoadQuery:
-    """Type and check staged table ``raw`` once into ``checked``; spell out ``rejected``; return the load query.
+def load_query(plan: Plan, has_known: bool) -> LoadQuery:
+    """Typed records of every projection whose row has no problem: type, check and load in one pass.
 
-    ``checked`` is narrow: the typed values of the fields that come from the file and one flag per
-    record; constants are typed once, in the load query. Spelling out each problem (raw text,
-    expected, candidates) is done for the flagged rows alone.
+    Clean files, the common case, are then read once. When fewer records arrive than the file
+    offers (``expected_records``), ``find_rejected`` spells out why, and the pipeline removes what
+    the flagged rows did load, so a row is loaded whole or not at all.
     """
     params = SqlParams()
-    kept = [f.name for f in plan.kind.fields if any(_from_file(p.fields.get(f.name)) for p in plan.projections)]
-    typed = "".join(f", {_quoted(n)}" for n in kept)
-    selects = []
+    names = ", ".join(_quoted(f.name) for f in plan.kind.fields)
+    parts = []
     for p_index, proj in enumerate(plan.projections):
-        conds = [c for c, _, _ in _labelled(plan, proj, has_known, params)]
-        bad = " OR ".join(f"coalesce({c}, false)" for c in conds) or "false"
-        detail = _detail_sql(plan, p_index, proj, params)
-        selects.append(f"SELECT {ROW}, _proj{typed}, ({bad}) AS _bad FROM ({detail})")
-    con.execute("CREATE OR REPLACE TEMP TABLE checked AS " + " UNION ALL ".join(selects), params.values)
+        bad = _bad_sql(plan, proj, params, has_known)
+        parts.append(f"SELECT {ROW}, {names} FROM ({_detail_sql(plan, p_index, proj, params)}) WHERE NOT ({bad})")
+    union = " UNION ALL ".join(parts)
+    sql = f"SELECT CAST($batch AS VARCHAR) AS batch_id, {ROW} AS row_number, {names} FROM ({union})"
+    return LoadQuery(sql, params.values)
+
+
+def _bad_sql(plan: Plan, proj: Projection, params: SqlParams, has_known: bool) -> str:
+    conds = [c for c, _, _ in _labelled(plan, proj, has_known, params)]
+    return " OR ".join(f"coalesce({c}, false)" for c in conds) or "false"
+
+
+def expected_records(con: duckdb.DuckDBPyConnection, plan: Plan) -> tuple[int, int]:
+    """(records the file offers, rows that offer none because all their count columns are empty)."""
+    offered = []
+    for proj in plan.projections:
+        offered.append(f"count({cell_sql(proj.measure)})" if proj.measure is not None else "count(*)")
+    empty = "0"
+    if _missing_measures(plan) is not None:
+        empty = f"count(*) FILTER (WHERE {' AND '.join(f'{cell_sql(m)} IS NULL' for m in _measures(plan))})"
+    row = con.execute(f"SELECT {' + '.join(offered)}, {empty} FROM raw").fetchall()[0]
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def find_rejected(con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool) -> None:
+    """Create ``rejected``: one row per problem (row, column, value, expected), flagged rows only."""
+    params = SqlParams()
+    flagged = [
+        f"SELECT {ROW} FROM ({_detail_sql(plan, i, proj, params)}) WHERE {_bad_sql(plan, proj, params, has_known)}"
+        for i, proj in enumerate(plan.projections)
+    ]
     missing = _missing_measures(plan)
-    flagged = [f"SELECT {ROW} FROM checked WHERE _bad"]
     if missing is not None:
         flagged.append(f"SELECT {ROW} FROM raw WHERE {' AND '.join(f'{cell_sql(m)} IS NULL' for m in _measures(plan))}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _flagged AS SELECT DISTINCT {ROW} FROM ({' UNION ALL '.join(flagged)})")
-    any_flagged = con.execute("SELECT count(*) FROM _flagged").fetchall()[0][0] > 0
-    _build_rejected(con, plan, has_known, any_flagged, missing)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _flagged AS SELECT DISTINCT {ROW} FROM ({' UNION ALL '.join(flagged)})",
+        params.values,
+    )
+    _build_rejected(con, plan, has_known, missing)
     con.execute("DROP TABLE IF EXISTS _flagged")
-    return _load_query(plan, kept, any_flagged)
 
 
-def _from_file(src: FieldSource | None) -> bool:
-    return src is not None and (src.column is not None or src.name_column is not None or src.template is not None)
-
-
-def _load_query(plan: Plan, kept: list[str], filter_rows: bool) -> LoadQuery:
-    """Records of rows with no problem; fields not in ``checked`` are typed constants (or null)."""
-    params = SqlParams()
-    cols = []
-    for f in plan.kind.fields:
-        if f.name in kept:
-            cols.append(_quoted(f.name))
-            continue
-        cases = []
-        for i, p in enumerate(plan.projections):
-            text = _text_expr(f, p.fields.get(f.name, FieldSource()), params, plan)
-            cases.append(f"WHEN {i} THEN {_typed(f, text, params, plan.mapping.date_formats)}")
-        cols.append(f"CASE _proj {' '.join(cases)} END AS {_quoted(f.name)}")
-    where = f" WHERE {ROW} NOT IN (SELECT {ROW} FROM rejected)" if filter_rows else ""
-    sql = f"SELECT CAST($batch AS VARCHAR) AS batch_id, {ROW} AS row_number, {', '.join(cols)} FROM checked{where}"
-    return LoadQuery(sql, params.values)
+def no_rejections(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE rejected (_row BIGINT, column_name VARCHAR, value VARCHAR, expected VARCHAR)"
+    )
 
 
 def _measures(plan: Plan) -> list[int]:
@@ -231,29 +240,24 @@ def _missing_measures(plan: Plan) -> str | None:
     return ", ".join(plan.column_label(m) or "" for m in measures)
 
 
-def _build_rejected(
-    con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool, flagged: bool, missing: str | None
-) -> None:
+def _build_rejected(con: duckdb.DuckDBPyConnection, plan: Plan, has_known: bool, missing: str | None) -> None:
     params = SqlParams()
     parts = [
         "SELECT CAST(NULL AS BIGINT) AS _row, NULL::VARCHAR AS column_name, NULL::VARCHAR AS value, "
         "NULL::VARCHAR AS expected WHERE false"
     ]
-    if flagged:
-        for p_index, proj in enumerate(plan.projections):
-            own = SqlParams()
-            detail = (
-                f"SELECT * FROM ({_detail_sql(plan, p_index, proj, own)}) WHERE {ROW} IN (SELECT {ROW} FROM _flagged)"
+    for p_index, proj in enumerate(plan.projections):
+        own = SqlParams()
+        detail = f"SELECT * FROM ({_detail_sql(plan, p_index, proj, own)}) WHERE {ROW} IN (SELECT {ROW} FROM _flagged)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _detail{p_index} AS {detail}", own.values)
+        for cond, expected, field in _labelled(plan, proj, has_known, params):
+            label = plan.column_label(_source_column(proj.fields.get(field, FieldSource()))) if field else None
+            value = f'coalesce("{field}__raw", "{field}__v")' if field else "NULL"
+            why = f'"{field}__note"' if expected is None else params.bind(expected)
+            parts.append(
+                f"SELECT {ROW}, {params.bind(label)}, {value}, {why} FROM _detail{p_index} "
+                f"WHERE coalesce({cond}, false)"
             )
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _detail{p_index} AS {detail}", own.values)
-            for cond, expected, field in _labelled(plan, proj, has_known, params):
-                label = plan.column_label(_source_column(proj.fields.get(field, FieldSource()))) if field else None
-                value = f'coalesce("{field}__raw", "{field}__v")' if field else "NULL"
-                why = f'"{field}__note"' if expected is None else params.bind(expected)
-                parts.append(
-                    f"SELECT {ROW}, {params.bind(label)}, {value}, {why} FROM _detail{p_index} "
-                    f"WHERE coalesce({cond}, false)"
-                )
     if missing is not None:
         parts.append(
             f"SELECT {ROW}, NULL, NULL, {params.bind('a count in at least one of: ' + missing)} FROM raw "
