@@ -7,6 +7,7 @@ so loading the same file again is recognised and changes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import json
@@ -139,9 +140,27 @@ def ingest(
     # a reader that has to retry (see tabular.CsvSource) then aborts nothing
     try:
         report.rows_read = source.stage(con, "raw")
-    except BaseException:
+        _load(store, con, plan, report, others, previous, strict, user, step, started)
+    finally:
         _drop_temp(con)
-        raise
+
+    return report
+
+
+def _load(
+    store: Store,
+    con: duckdb.DuckDBPyConnection,
+    plan: Plan,
+    report: BatchReport,
+    others: list[tuple[Any, ...]],
+    previous: tuple[Any, ...] | None,
+    strict: bool,
+    user: str | None,
+    step: Progress,
+    started: float,
+) -> None:
+    """Everything that writes to the store, in one transaction."""
+    batch_id = report.batch_id
     with store.transaction():
         step("matching places")
         has_known = _prepare_lookups(store, con, plan, report)
@@ -164,7 +183,6 @@ def ingest(
         report.rows_loaded = report.rows_read - report.rows_rejected
         if strict and report.rows_rejected:
             report.status = "refused"
-            _drop_temp(con)
             raise StrictRefusal(report)  # the transaction takes back what was inserted
         report.records_loaded = inserted - _unload_rejected_rows(store, con, plan.kind.table, batch_id)
         store.load_query(
@@ -174,11 +192,9 @@ def ingest(
             "FROM rejected",
             {"batch": batch_id},
         )
-        _drop_temp(con)
         step("recording the batch")
         report.seconds = round(time.perf_counter() - started, 3)
         record_batch(store, report, user)
-    return report
 
 
 def _unload_rejected_rows(store: Store, con: duckdb.DuckDBPyConnection, table: str, batch_id: str) -> int:
@@ -291,9 +307,11 @@ def _summarise(con: duckdb.DuckDBPyConnection, report: BatchReport) -> None:
 
 
 def _drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("DROP VIEW IF EXISTS raw")
-    for name in ("raw_src", "rejected", "_flagged", "_known", "_valuemap", "_placematch"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    """Remove the staging tables; never hides the error that brought us here."""
+    with contextlib.suppress(duckdb.Error):
+        con.execute("DROP VIEW IF EXISTS raw")
+        for name in ("raw_src", "rejected", "_flagged", "_known", "_valuemap", "_placematch"):
+            con.execute(f"DROP TABLE IF EXISTS {name}")
 
 
 def record_batch(store: Store, report: BatchReport, user: str | None) -> None:
