@@ -44,6 +44,7 @@ class Query:
     reason: list[str] | None = None
     population_group: list[str] | None = None
     side: str = "to"  # movements: group by destination (to) or origin (from)
+    scope: tuple[str, ...] | None = None  # only these areas and what lies inside them (a partner's scope)
 
     def check(self) -> None:
         if self.kind not in QUERYABLE:
@@ -73,10 +74,16 @@ def build_sql(q: Query) -> tuple[str, dict[str, Any]]:
     age_wanted = "age_group" in q.by
     where.append("t.sex <> 'total'" if sex_wanted else "t.sex = 'total'")
     where.append("t.age_group <> 'total'" if age_wanted else "t.age_group = 'total'")
-    place_filter = None
+    place_filters = []
     if q.place:
         params["place"] = q.place.upper()
-        place_filter = "$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)"
+        place_filters.append("$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)")
+    if q.scope is not None:
+        params["scope"] = [c.upper() for c in q.scope]
+        place_filters.append(
+            "(" + " OR ".join(f"list_contains($scope, p.{c})" for c in ("pcode", "adm0", "adm1", "adm2", "adm3")) + ")"
+        )
+    place_filter = " AND ".join(place_filters)
     if q.start:
         params["start"] = q.start
         where.append("t.date >= $start")

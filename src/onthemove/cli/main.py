@@ -27,6 +27,12 @@ app = typer.Typer(
 )
 places_app = typer.Typer(help="The gazetteer: P-codes, boundaries, aliases and name matching.", no_args_is_help=True)
 app.add_typer(places_app, name="places")
+users_app = typer.Typer(help="Users, roles, place scopes and API tokens.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+audit_app = typer.Typer(
+    help="The audit log: every login, upload, rollback, export and row-level read.", no_args_is_help=True
+)
+app.add_typer(audit_app, name="audit")
 dtm_app = typer.Typer(help="IOM DTM API v3: fetch IDP records, save them as a file, load them.", no_args_is_help=True)
 app.add_typer(dtm_app, name="dtm")
 
@@ -524,6 +530,92 @@ def dtm_fetch(
         console.print(f"saved {len(records):,} DTM {level} records to {out}")
         if load:
             _print_report(ingest_file(state.store(), out, level=level, user=state.settings["user"] or None))
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="viewer, analyst, data_manager, dpo or admin")],
+    scope: Annotated[
+        str | None, typer.Option(help="P-codes the user may see (comma-separated), e.g. SO22,SO24")
+    ] = None,
+    password: Annotated[bool, typer.Option("--password", help="ask for a password (dashboard login)")] = False,
+) -> None:
+    """Add a user with a role and an optional place scope (a partner limited to some regions)."""
+    from onthemove.access.users import UserError, add_user
+
+    secret = typer.prompt("password", hide_input=True, confirmation_prompt=True) if password else None
+    with user_errors():
+        try:
+            add_user(state.store(), username, role, scope=scope, password=secret, actor=_actor())
+        except UserError as exc:
+            raise ValueError(str(exc)) from exc
+    console.print(f"added {username} ({role}{', scope ' + scope if scope else ''})")
+
+
+@users_app.command("list")
+def users_list(fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table") -> None:
+    """List users, their roles, scopes and how many live tokens they hold."""
+    from onthemove.access.users import list_users
+
+    with user_errors():
+        emit(list_users(state.store()), fmt, title="users")
+
+
+@users_app.command("token")
+def users_token(username: str, label: Annotated[str | None, typer.Option(help="what the token is for")] = None) -> None:
+    """Issue an API token: it is printed once, and only its hash is stored."""
+    from onthemove.access.users import UserError, new_token
+
+    with user_errors():
+        try:
+            token = new_token(state.store(), username, label=label, actor=_actor())
+        except UserError as exc:
+            raise ValueError(str(exc)) from exc
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Disable a user and revoke all their tokens."""
+    from onthemove.access.users import UserError, disable_user
+
+    with user_errors():
+        try:
+            disable_user(state.store(), username, actor=_actor())
+        except UserError as exc:
+            raise ValueError(str(exc)) from exc
+    console.print(f"disabled {username}; their tokens are revoked")
+
+
+def _actor() -> str:
+    from onthemove.ingest.pipeline import whoami
+
+    return f"cli:{state.settings['user'] or whoami()}"
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the hash chain of the audit log; exit code 1 names the first entry that was tampered with."""
+    from onthemove.access.audit import verify
+
+    with user_errors():
+        verdict = verify(state.store())
+    if not verdict.ok:
+        fail(f"the audit log was tampered with: {verdict.reason} ({verdict.entries} entries)")
+    console.print(f"audit log intact: {verdict.entries} entries, each chained to the one before")
+
+
+@audit_app.command("list")
+def audit_list(
+    limit: Annotated[int, typer.Option(help="newest entries to show")] = 50,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+) -> None:
+    """The newest entries of the audit log."""
+    from onthemove.access.audit import entries
+
+    with user_errors():
+        emit(entries(state.store(), limit=limit), fmt, title="audit log")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 
+from onthemove.access import audit
 from onthemove.ingest.hxl_auto import mapping_from_tags
 from onthemove.ingest.kinds import get_kind
 from onthemove.ingest.mapping import Mapping, MappingError
@@ -326,7 +327,7 @@ def record_batch(store: Store, report: BatchReport, user: str | None) -> None:
             "mapping": report.mapping,
             "attr": report.attribution,
             "lic": report.licence,
-            "user": user or _whoami(),
+            "user": user or whoami(),
             "at": datetime.now(UTC).replace(tzinfo=None),
             "read": report.rows_read,
             "loaded": report.rows_loaded,
@@ -335,9 +336,21 @@ def record_batch(store: Store, report: BatchReport, user: str | None) -> None:
             "report": json.dumps(report.to_dict(), default=str),
         },
     )
+    audit.record(
+        store,
+        user or whoami(),
+        "upload",
+        report.batch_id,
+        {
+            "file": report.source_file,
+            "kind": report.kind,
+            "rows_loaded": report.rows_loaded,
+            "rows_rejected": report.rows_rejected,
+        },
+    )
 
 
-def _whoami() -> str:
+def whoami() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):

@@ -21,8 +21,10 @@ from typing import Any
 
 import pyarrow as pa
 
+from onthemove.access import audit
 from onthemove.analyse.query import Query, run
 from onthemove.ingest.kinds import KINDS, Field, Kind, get_kind
+from onthemove.ingest.pipeline import whoami
 from onthemove.share.hxl_export import hxl_tags_for, records_sql, write_csv
 from onthemove.store.base import Store
 
@@ -155,6 +157,7 @@ def export_package(
     name: str = "onthemove-export",
     title: str = "Data on people on the move, exported from onthemove",
     created: dt.datetime | None = None,
+    actor: str | None = None,
 ) -> Path:
     """Write the package into ``directory`` and return the path of its ``datapackage.json``.
 
@@ -221,6 +224,7 @@ def export_package(
     }
     path = out / "datapackage.json"
     path.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    audit.record(store, actor or whoami(), "export", "frictionless", {"directory": str(directory)})
     return path
 
 

@@ -22,7 +22,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from onthemove.access import audit
 from onthemove.ingest.kinds import GROUPS, Kind, get_kind
+from onthemove.ingest.pipeline import whoami
 from onthemove.store.base import Store
 
 # Columns of analyse.query results. Periods are all #date: libhxl accepts 2021, 2021-03,
@@ -195,7 +197,7 @@ def records_table(store: Store, kind: str) -> pa.Table:
     return store.fetch_arrow(records_sql(get_kind(kind)))
 
 
-def export_records(store: Store, kind: str, path: str | Path, fmt: str = "hxl") -> Path:
+def export_records(store: Store, kind: str, path: str | Path, fmt: str = "hxl", actor: str | None = None) -> Path:
     """All rows of one canonical table, with place names and the batch each row came from.
 
     ``fmt`` is "hxl" (hashtag row under the header) or "csv" (plain, for tools that want one
@@ -204,6 +206,7 @@ def export_records(store: Store, kind: str, path: str | Path, fmt: str = "hxl") 
     if fmt not in ("hxl", "csv"):
         raise ValueError(f"unknown format {fmt!r}; expected 'hxl' or 'csv'")
     table = records_table(store, kind)
+    audit.record(store, actor or whoami(), "export", kind, {"format": fmt, "rows": table.num_rows, "file": str(path)})
     if fmt == "csv":
         return write_csv(table, path)
     return export_hxl(table, path, kind)

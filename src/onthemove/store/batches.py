@@ -69,7 +69,7 @@ def remove_rows(store: Store, batch_id: str) -> dict[str, int]:
     return removed
 
 
-def rollback(store: Store, batch_id: str) -> Rollback:
+def rollback(store: Store, batch_id: str, actor: str | None = None) -> Rollback:
     batch = get_batch(store, batch_id)
     if batch["status"] != "loaded":
         raise BatchError(f"batch {batch_id} is {batch['status']}, not loaded; nothing to roll back")
@@ -80,8 +80,12 @@ def rollback(store: Store, batch_id: str) -> Rollback:
                 f"batch {batch_id} added places that {used:,} loaded records refer to; "
                 "roll those batches back first, so that no record is left without its place"
             )
+    from onthemove.access import audit
+    from onthemove.ingest.pipeline import whoami
+
     with store.transaction():
         removed = remove_rows(store, batch_id)
+        audit.record(store, actor or whoami(), "rollback", batch_id, removed)
         store.execute("UPDATE batches SET status = 'rolled_back' WHERE batch_id = $id", {"id": batch_id})
     return Rollback(batch_id, removed)
 

@@ -1,0 +1,1 @@
+"""Access: who may do what (roles, place scopes), users and tokens, and the tamper-evident audit log."""
