@@ -25,6 +25,7 @@ run: install
 	$(OTM) --store $(STORE) demo --if-empty
 	$(OTM) --store $(STORE) summary
 	$(OTM) --store $(STORE) alerts
+	$(OTM) --store $(STORE) serve
 
 lint: install
 	.venv/bin/ruff check src tests bench

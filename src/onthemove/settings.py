@@ -30,6 +30,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("alert_ratio", 2.0, "how many times its median an area's latest month must reach to be flagged", float),
     Setting("alert_floor", 100, "smallest count that can raise an alert", int),
     Setting("dtm_key", "", "subscription key for the IOM DTM API (Ocp-Apim-Subscription-Key)"),
+    Setting("host", "127.0.0.1", "address `onthemove serve` listens on (0.0.0.0 for the whole network)"),
+    Setting("port", 8000, "port `onthemove serve` listens on", int),
+    Setting("workers", 1, "server processes (more than one needs a PostgreSQL store)", int),
+    Setting("suppression_threshold", 10, "counts below this are blanked for anonymous users and partners", int),
+    Setting("log_level", "info", "debug, info, warning or error"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

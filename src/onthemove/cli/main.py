@@ -374,6 +374,29 @@ def summary(fmt: Annotated[str, typer.Option("--format", help="table or json")] 
 
 
 @app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to listen on [setting: host]")] = None,
+    port: Annotated[int | None, typer.Option(help="port [setting: port]")] = None,
+    workers: Annotated[int | None, typer.Option(help="processes; >1 needs PostgreSQL [setting: workers]")] = None,
+) -> None:
+    """Serve the REST API (and the dashboard) on the store; stops with Ctrl-C."""
+    from onthemove.api.server import serve as run_server
+    from onthemove.store.postgres_engine import redact
+
+    s = load({"store": state.settings["store"], "host": host, "port": port, "workers": workers})
+    console.print(f"serving {redact(s['store'])} on http://{s['host']}:{s['port']}/ (API docs at /docs)")
+    with user_errors():
+        run_server(
+            s["store"],
+            host=s["host"],
+            port=s["port"],
+            workers=s["workers"],
+            log_level=s["log_level"],
+            suppression_threshold=s["suppression_threshold"],
+        )
+
+
+@app.command()
 def settings(fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table") -> None:
     """Every setting with its current value: flags, then ONTHEMOVE_* variables, then onthemove.toml."""
     from onthemove.settings import SETTINGS

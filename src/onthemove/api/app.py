@@ -1,0 +1,63 @@
+"""``create_app``: one FastAPI app over one store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from onthemove.api import errors
+from onthemove.api.context import StoreContext
+from onthemove.api.routes import router
+from onthemove.api.version import VERSION
+
+log = logging.getLogger("onthemove.api")
+
+DESCRIPTION = (
+    "Data on people on the move. Anonymous callers and partners (users with a place scope) get "
+    "redacted aggregates only: counts below the suppression threshold are null. Send an API token as "
+    "`Authorization: Bearer <token>`."
+)
+
+
+def create_app(store_location: str, *, suppression_threshold: int = 10) -> FastAPI:
+    ctx = StoreContext(str(store_location), suppression_threshold)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            ctx.close()
+
+    app = FastAPI(title="onthemove", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
+    app.state.store_context = ctx
+    errors.install(app)
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            log.info(
+                "%s %s %s",
+                request.method,
+                request.url.path,
+                status,
+                extra={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+
+    return app

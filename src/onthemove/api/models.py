@@ -1,0 +1,134 @@
+"""Response bodies, declared as pydantic models so that the OpenAPI document is precise."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable: bad_request, unauthorized, forbidden, not_found, ...")
+    message: str
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    engine: str
+    schema_version: int
+
+
+class PlaceProperties(BaseModel):
+    pcode: str
+    name: str
+    admin_level: int
+    parent_pcode: str | None
+
+
+class PlaceFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    properties: PlaceProperties
+    geometry: dict[str, Any] | None
+
+
+class PlaceCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[PlaceFeature]
+
+
+class Totals(BaseModel):
+    rows: list[dict[str, Any]] = Field(description="one row per group; `count` is null where it was suppressed")
+    total_rows: int
+    limit: int
+    offset: int
+    redacted: bool = Field(description="true when counts below `threshold` were blanked")
+    threshold: int | None
+    suppressed: int = Field(description="how many cells (of all rows, not only this page) were blanked")
+
+
+class AlertOut(BaseModel):
+    area: str
+    name: str
+    period: str
+    value: int
+    history_months: int
+    median: float
+    mad: float
+    p90: float
+    maximum: int
+    robust_z: float
+    ratio: float | None
+    reason: str
+
+
+class BatchSummary(BaseModel):
+    batch_id: str
+    kind: str
+    source_file: str
+    sha256: str
+    attribution: str | None
+    licence: str | None
+    loaded_by: str | None
+    loaded_at: dt.datetime
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    status: str
+
+
+class BatchDetail(BatchSummary):
+    mapping: str | None
+    report: dict[str, Any] | None
+
+
+class Rejection(BaseModel):
+    row_number: int | None
+    column_name: str | None
+    value: str | None
+    expected: str | None
+
+
+class Rejections(BaseModel):
+    batch_id: str
+    rows: list[Rejection]
+    total_rows: int
+    limit: int
+    offset: int
+
+
+class BatchReportOut(BaseModel):
+    batch_id: str
+    kind: str
+    source_file: str
+    sha256: str
+    status: str = Field(description="loaded | unchanged | refused")
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    records_loaded: int
+    rejections: list[dict[str, Any]]
+    rejection_summary: list[dict[str, Any]]
+    unmatched_places: list[dict[str, Any]]
+    notes: list[str]
+    mapping: str | None
+    attribution: str | None
+    licence: str | None
+    seconds: float
+
+
+class RollbackOut(BaseModel):
+    batch_id: str
+    removed: dict[str, int]
+    total: int
