@@ -266,7 +266,10 @@ def test_404_and_422_have_the_error_shape(api: Api) -> None:
     res = api.get("/api/v1/totals/sites")
     assert res.status_code == 422
     _error_shape(res.json(), "invalid_request")
-    res = api.get("/api/v1/totals/movements?by=colour")
+    res = api.get("/api/v1/totals/movements?by=colour")  # not a grouping the schema lists
+    assert res.status_code == 422
+    _error_shape(res.json(), "invalid_request")
+    res = api.get("/api/v1/totals/movements?by=month&by=year")  # each valid, not together
     assert res.status_code == 400
     _error_shape(res.json(), "bad_request")
 

@@ -47,6 +47,7 @@ class Query:
     scope: tuple[str, ...] | None = None  # only these areas and what lies inside them (a partner's scope)
 
     def check(self) -> None:
+        self.by = list(dict.fromkeys(self.by))  # asking twice for the same grouping means once
         if self.kind not in QUERYABLE:
             raise QueryError(f"cannot total {self.kind!r}; expected one of {', '.join(QUERYABLE)}")
         allowed = (*PERIODS, *LEVELS, *DIMENSIONS, "origin")

@@ -60,4 +60,7 @@ def create_app(store_location: str, *, suppression_threshold: int = 10) -> FastA
                 },
             )
 
+    from onthemove.web import mount_web  # the dashboard is served by the same process
+
+    mount_web(app)
     return app

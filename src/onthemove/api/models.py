@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """The store keeps UTC without a zone; the API says so (RFC 3339 date-times carry an offset)."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_as_utc)]
 
 
 class ErrorDetail(BaseModel):
@@ -81,7 +89,7 @@ class BatchSummary(BaseModel):
     attribution: str | None
     licence: str | None
     loaded_by: str | None
-    loaded_at: dt.datetime
+    loaded_at: UtcDateTime
     rows_read: int
     rows_loaded: int
     rows_rejected: int

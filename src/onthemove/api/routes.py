@@ -64,6 +64,22 @@ Ctx = Annotated[StoreContext, Depends(context)]
 Who = Annotated[Principal, Depends(principal)]
 SCOPE_COLUMNS = ("pcode", "adm0", "adm1", "adm2", "adm3")
 
+Dimension = Literal[
+    "month",
+    "quarter",
+    "year",
+    "date",
+    "adm0",
+    "adm1",
+    "adm2",
+    "adm3",
+    "reason",
+    "population_group",
+    "sex",
+    "age_group",
+    "origin",
+]
+
 
 def _scope_sql(alias: str = "p") -> str:
     return "(" + " OR ".join(f"list_contains($scope, {alias}.{c})" for c in SCOPE_COLUMNS) + ")"
@@ -147,7 +163,7 @@ def totals(
     ctx: Ctx,
     who: Who,
     kind: Literal["movements", "displacement"],
-    by: Annotated[list[str], Query(description="month|quarter|year|date, adm0..adm3, reason, ...")] = [],  # noqa: B006
+    by: Annotated[list[Dimension], Query(description="group by: one period, admin levels, dimensions")] = [],  # noqa: B006
     place: Annotated[str | None, Query(description="this P-code and everything inside it")] = None,
     start: Annotated[dt.date | None, Query(alias="from")] = None,
     end: Annotated[dt.date | None, Query(alias="to")] = None,

@@ -1,0 +1,70 @@
+"""A live server for the web pages: the API over the Demoland store, with the pages mounted, on a free port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from onthemove.api import create_app
+from onthemove.demo import load_demo
+from onthemove.store import open_store
+from onthemove.web import mount_web
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A DuckDB store holding Demoland, closed again so the app can open it (one connection per process)."""
+    location = str(tmp_path_factory.mktemp("web") / "store")
+    with open_store(location) as store:
+        load_demo(store)
+    return location
+
+
+@pytest.fixture(scope="module")
+def web_app(demo_store: str) -> FastAPI:
+    app = create_app(demo_store)
+    mount_web(app)
+    return app
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def live_server(web_app: FastAPI) -> Iterator[str]:
+    """uvicorn in a background thread; yields the base URL."""
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="web-test-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

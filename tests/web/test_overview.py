@@ -1,0 +1,162 @@
+"""The overview page in a real browser (Debian's Chromium through Playwright), against Demoland."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (a dev dependency)")
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_ADM1 = 6  # Demoland has six regions
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+]
+
+
+class Watched:
+    """The page plus everything it asked for and every console error it logged."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("response", lambda r: self.errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+
+    def foreign_requests(self) -> list[str]:
+        return [
+            u
+            for u in self.requests
+            if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != "127.0.0.1"
+        ]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def overview(browser: Browser, live_server: str) -> Iterator[Watched]:
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    watched = Watched(page)
+    page.goto(live_server + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+    try:
+        yield watched
+    finally:
+        context.close()
+
+
+def _number(text: str) -> int:
+    digits = re.sub(r"[^\d]", "", text)
+    assert digits, f"no number in {text!r}"
+    return int(digits)
+
+
+def test_loads_offline_with_no_console_errors(overview: Watched, artifacts: Path) -> None:
+    page = overview.page
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(artifacts / "overview-1280x720.png"))
+    page.screenshot(path=str(artifacts / "overview-full.png"), full_page=True)
+    assert overview.errors == []
+    assert overview.foreign_requests() == []
+    assert any("/api/v1/places" in u for u in overview.requests)
+
+
+def test_map_has_one_path_per_region(overview: Watched) -> None:
+    page = overview.page
+    paths = page.locator("#map svg path[data-pcode]")
+    assert paths.count() == DEMO_ADM1
+    pcodes = {paths.nth(i).get_attribute("data-pcode") for i in range(DEMO_ADM1)}
+    assert len(pcodes) == DEMO_ADM1
+    filled = {paths.nth(i).get_attribute("fill") for i in range(DEMO_ADM1)}
+    assert "#d9d9d9" not in filled  # every region has arrivals in the latest month: none is left grey
+    assert page.locator("#legend li").count() >= 2
+
+
+def test_trend_chart_is_drawn(overview: Watched) -> None:
+    canvas = overview.page.locator("#trend canvas").first
+    box = canvas.bounding_box()
+    assert box is not None and box["width"] > 0 and box["height"] > 0
+    assert overview.page.locator("#trend .u-legend").count() == 1
+
+
+def test_headline_shows_the_latest_month(overview: Watched) -> None:
+    page = overview.page
+    options = page.locator("#period option")
+    assert options.count() > 1
+    assert page.locator("#period").input_value() == options.first.get_attribute("value")  # latest first
+    assert _number(page.locator("#headline-arrivals").inner_text()) > 0
+    assert re.search(r"\d", page.locator("#headline-change").inner_text())
+
+
+def test_choosing_another_month_updates_headline_and_map(overview: Watched, artifacts: Path) -> None:
+    page = overview.page
+    before = _number(page.locator("#headline-arrivals").inner_text())
+    counts_before = page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => e.dataset.count)")
+    other = page.locator("#period option").nth(2).get_attribute("value")
+    assert other
+    page.select_option("#period", other)
+    page.wait_for_function(
+        "before => document.getElementById('headline-arrivals').textContent.replace(/\\D/g, '') !== String(before)",
+        arg=before,
+    )
+    page.wait_for_function(
+        "before => JSON.stringify([...document.querySelectorAll('#map path[data-pcode]')].map(e => e.dataset.count))"
+        " !== JSON.stringify(before)",
+        arg=counts_before,
+    )
+    assert _number(page.locator("#headline-arrivals").inner_text()) != before
+    page.screenshot(path=str(artifacts / f"overview-{other}.png"))
+    assert overview.errors == []
+
+
+def test_period_control_works_from_the_keyboard(overview: Watched) -> None:
+    page = overview.page
+    before = page.locator("#headline-arrivals").inner_text()
+    page.focus("#period")
+    page.keyboard.press("ArrowDown")  # a native select changes value on arrow keys
+    page.wait_for_function("before => document.getElementById('headline-arrivals').textContent !== before", arg=before)
+    assert page.locator("#period").input_value() == page.locator("#period option").nth(1).get_attribute("value")
+
+
+def test_level_selector_draws_districts(overview: Watched, artifacts: Path) -> None:
+    page = overview.page
+    page.select_option("#level", "2")
+    page.wait_for_function("document.querySelectorAll('#map path[data-pcode]').length > 6")
+    pcodes = page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => e.dataset.pcode)")
+    assert len(pcodes) == len(set(pcodes)) > DEMO_ADM1
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(artifacts / "overview-adm2.png"))
+    assert overview.errors == []
+    assert overview.foreign_requests() == []
