@@ -156,6 +156,8 @@ def test_data_manager_uploads_and_sees_rejections(api: Api) -> None:
     assert res.status_code == 201, res.text
     report = res.json()
     assert report["status"] == "loaded"
+    assert report["source_file"] == "upload: april.csv"  # the user's name for it, not a temporary path
+    assert {r["file"] for r in report["rejections"]} == {"upload: april.csv"}
     assert report["rows_read"] == 3
     assert report["rows_rejected"] == 2
     assert report["rows_loaded"] == 1

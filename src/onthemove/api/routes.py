@@ -309,7 +309,15 @@ def upload(
         with ctx.store() as store:
             before = _last_audit_seq(store)
             try:
-                report = ingest_file(store, path, kind=kind, mapping=mapping_path, strict=strict, user=who.label())
+                report = ingest_file(
+                    store,
+                    path,
+                    kind=kind,
+                    mapping=mapping_path,
+                    strict=strict,
+                    user=who.label(),
+                    source_name=f"upload: {file.filename or path.name}",
+                )
             except StrictRefusal as exc:  # its transaction, and any audit entry in it, was rolled back
                 _audit_upload(store, who, exc.report.to_dict(), before)
                 raise

@@ -93,7 +93,9 @@ def ingest(
     user: str | None = None,
     source: Source | None = None,
     progress: Progress | None = None,
+    source_name: str | None = None,
 ) -> BatchReport:
+    """Load one file as one batch. ``source_name`` is what reports call the file (an upload's own name)."""
     started = time.perf_counter()
     step = progress or (lambda _msg: None)
     p = Path(path)
@@ -111,7 +113,7 @@ def ingest(
     report = BatchReport(
         batch_id=batch_id,
         kind=resolved.kind,
-        source_file=str(p),
+        source_file=source_name or str(p),
         sha256=sha,
         status="loaded",
         mapping=resolved.origin,
