@@ -14,7 +14,6 @@ from fastapi import FastAPI
 from onthemove.api import create_app
 from onthemove.demo import load_demo
 from onthemove.store import open_store
-from onthemove.web import mount_web
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -30,9 +29,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="module")
 def web_app(demo_store: str) -> FastAPI:
-    app = create_app(demo_store)
-    mount_web(app)
-    return app
+    return create_app(demo_store)  # the pages come with the app
 
 
 def _free_port() -> int:
