@@ -40,11 +40,9 @@ from onthemove.api.models import (
 )
 from onthemove.api.version import VERSION
 from onthemove.ingest.kinds import KINDS
-from onthemove.ingest.pipeline import StrictRefusal
 from onthemove.ingest.sources import ingest_file
 from onthemove.share import export_records
 from onthemove.store import batches as batch_registry
-from onthemove.store.base import Store
 from onthemove.store.migrate import applied, pending
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -307,21 +305,16 @@ def upload(
         path = _save(file, work, "upload")
         mapping_path = _save(mapping, work / "mapping", "mapping.yaml") if mapping is not None else None
         with ctx.store() as store:
-            before = _last_audit_seq(store)
-            try:
-                report = ingest_file(
-                    store,
-                    path,
-                    kind=kind,
-                    mapping=mapping_path,
-                    strict=strict,
-                    user=who.label(),
-                    source_name=f"upload: {file.filename or path.name}",
-                )
-            except StrictRefusal as exc:  # its transaction, and any audit entry in it, was rolled back
-                _audit_upload(store, who, exc.report.to_dict(), before)
-                raise
-            _audit_upload(store, who, report.to_dict(), before)
+            # the pipeline records the attempt (loaded, unchanged or refused) in the audit log
+            report = ingest_file(
+                store,
+                path,
+                kind=kind,
+                mapping=mapping_path,
+                strict=strict,
+                user=who.label(),
+                source_name=f"upload: {file.filename or path.name}",
+            )
         return BatchReportOut(**report.to_dict())
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -334,25 +327,6 @@ def _save(upload: UploadFile, folder: Path, fallback: str) -> Path:
     with path.open("wb") as out:
         shutil.copyfileobj(upload.file, out)
     return path
-
-
-def _last_audit_seq(store: Store) -> int:
-    row = store.fetch_one("SELECT max(seq) FROM audit_log")
-    return int(row[0]) if row and row[0] is not None else 0
-
-
-def _audit_upload(store: Store, who: Principal, report: dict[str, Any], before: int) -> None:
-    """One ``upload`` entry per request: the pipeline writes one for batches it records, not for
-    refused or unchanged files."""
-    done = store.fetch_one(
-        "SELECT count(*) FROM audit_log WHERE seq > $before AND action = 'upload' AND target = $id",
-        {"before": before, "id": report["batch_id"]},
-    )
-    if done and done[0]:
-        return
-    detail = {k: report[k] for k in ("kind", "status", "rows_read", "rows_loaded", "rows_rejected", "sha256")}
-    detail["file"] = Path(report["source_file"]).name
-    audit.record(store, who.label(), "upload", report["batch_id"], detail)
 
 
 @router.post(

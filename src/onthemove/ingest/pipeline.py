@@ -126,6 +126,7 @@ def ingest(
         old.status = "unchanged"
         old.notes = [f"this file was already loaded as batch {batch_id}; nothing changed"]
         old.records_loaded = 0
+        _audit_upload(store, user, old)
         return old
     others = store.fetch(
         "SELECT batch_id FROM batches WHERE sha256 = $sha AND kind = $kind AND status = 'loaded'",
@@ -144,6 +145,9 @@ def ingest(
     try:
         report.rows_read = source.stage(con, "raw")
         _load(store, con, plan, report, others, previous, strict, user, step, started)
+    except StrictRefusal as refused:  # its transaction is gone; the attempt itself is still on record
+        _audit_upload(store, user, refused.report)
+        raise
     finally:
         _drop_temp(con)
 
@@ -338,14 +342,21 @@ def record_batch(store: Store, report: BatchReport, user: str | None) -> None:
             "report": json.dumps(report.to_dict(), default=str),
         },
     )
+    _audit_upload(store, user, report)
+
+
+def _audit_upload(store: Store, user: str | None, report: BatchReport) -> None:
+    """Every upload attempt, loaded, unchanged or refused, leaves one entry in the audit log."""
     audit.record(
         store,
         user or whoami(),
         "upload",
         report.batch_id,
         {
-            "file": report.source_file,
+            "file": Path(report.source_file).name,
             "kind": report.kind,
+            "status": report.status,
+            "rows_read": report.rows_read,
             "rows_loaded": report.rows_loaded,
             "rows_rejected": report.rows_rejected,
         },
