@@ -60,8 +60,10 @@ def test_overview_page_links_local_assets_only(client: TestClient) -> None:
         'id="headline-arrivals"',
     ):
         assert needle in html
-    assets = re.findall(r'(?:src|href)="([^"#]+)"', html)
+    assets = re.findall(r'<(?:script|link|img)\b[^>]*\b(?:src|href)="([^"#]+)"', html)
     assert assets and all(a.startswith("/static/") for a in assets), assets
+    links = re.findall(r'<a\b[^>]*\bhref="([^"#]+)"', html)
+    assert links and all(a.startswith("/") and not a.startswith("//") for a in links), links
     for asset in assets:
         assert client.get(asset).status_code == 200, asset
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request, Response
 from onthemove.api import errors
 from onthemove.api.context import StoreContext
 from onthemove.api.routes import router
+from onthemove.api.session import router as session_router
 from onthemove.api.version import VERSION
 
 log = logging.getLogger("onthemove.api")
@@ -37,6 +38,7 @@ def create_app(store_location: str, *, suppression_threshold: int = 10) -> FastA
     app.state.store_context = ctx
     errors.install(app)
     app.include_router(router)
+    app.include_router(session_router)
 
     @app.middleware("http")
     async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -1,6 +1,7 @@
-"""The web pages: an overview (map, headline totals, trend) over the ``/api/v1`` endpoints.
+"""The web pages: an overview (map, headline totals, trend) and a data page (log in, batches, upload)
+over the ``/api/v1`` endpoints.
 
-``mount_web(app)`` adds ``/static`` and ``GET /`` to an API app. Every asset is served from this
+``mount_web(app)`` adds ``/static``, ``GET /`` and ``GET /data`` to an API app. Every asset is served from this
 package (``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host,
 because field offices work without internet.
 """
@@ -14,6 +15,8 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from onthemove.ingest.kinds import KINDS
+
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
 TEMPLATES_DIR = HERE / "templates"
@@ -22,13 +25,23 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
 def mount_web(app: FastAPI) -> None:
-    """Serve the static assets at ``/static`` and the overview page at ``/``."""
+    """Serve the static assets at ``/static``, the overview page at ``/`` and the data page at ``/data``."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request) -> HTMLResponse:
         api_base = request.scope.get("root_path", "") + "/api/v1"
-        return templates.TemplateResponse(request, "overview.html", {"title": "Overview", "api_base": api_base})
+        return templates.TemplateResponse(
+            request, "overview.html", {"title": "Overview", "api_base": api_base, "page": "overview"}
+        )
+
+    @app.get("/data", response_class=HTMLResponse, include_in_schema=False)
+    def data_page(request: Request) -> HTMLResponse:
+        api_base = request.scope.get("root_path", "") + "/api/v1"
+        kinds = sorted(KINDS)
+        return templates.TemplateResponse(
+            request, "data.html", {"title": "Data", "api_base": api_base, "page": "data", "kinds": kinds}
+        )
 
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "mount_web"]
