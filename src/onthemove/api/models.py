@@ -140,3 +140,26 @@ class RollbackOut(BaseModel):
     batch_id: str
     removed: dict[str, int]
     total: int
+
+
+class SiteOut(BaseModel):
+    site_id: str
+    name: str | None
+    place: str | None
+    adm1: str | None
+    adm2: str | None
+    site_type: str | None
+    households: int | None
+    individuals: int | None
+    latitude: float | None
+    longitude: float | None
+    needs: dict[str, float] = Field(description="indicator -> its latest assessed value")
+    assessed: dt.date | None
+
+
+class Sites(BaseModel):
+    rows: list[SiteOut]
+    total_rows: int
+    limit: int
+    offset: int
+    redacted: bool

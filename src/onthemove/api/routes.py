@@ -19,6 +19,7 @@ from onthemove.access.policy import Forbidden, Principal
 from onthemove.analyse import alerts as alerts_module
 from onthemove.analyse import query as query_module
 from onthemove.analyse.redact import redacted_totals
+from onthemove.analyse.sites import sites_with_needs
 from onthemove.api.auth import permit, principal
 from onthemove.api.context import StoreContext, context
 from onthemove.api.errors import ApiError
@@ -36,6 +37,8 @@ from onthemove.api.models import (
     Rejection,
     Rejections,
     RollbackOut,
+    SiteOut,
+    Sites,
     Totals,
 )
 from onthemove.api.version import VERSION
@@ -228,6 +231,29 @@ def alerts(
             continue
         out.append(AlertOut(**a.to_dict()))
     return out
+
+
+# --- sites ------------------------------------------------------------------------------------
+
+
+@router.get("/sites", response_model=Sites, tags=["analyse"])
+def sites(
+    ctx: Ctx,
+    who: Who,
+    place: Annotated[str | None, Query(description="sites in this P-code and everything inside it")] = None,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Sites:
+    """Sites with their latest needs; anonymous users and partners get small populations blanked."""
+    permit(who, "read_aggregates")
+    with ctx.store() as store:
+        rows, total = sites_with_needs(store, place=place, scope=who.scope, limit=limit, offset=offset)
+    if who.redacted:
+        for r in rows:
+            for key in ("households", "individuals"):
+                if r[key] is not None and r[key] < ctx.threshold:
+                    r[key] = None
+    return Sites(rows=[SiteOut(**r) for r in rows], total_rows=total, limit=limit, offset=offset, redacted=who.redacted)
 
 
 # --- batches ----------------------------------------------------------------------------------
