@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,30 +13,20 @@ from onthemove.ingest.gazetteer import load_pcodes
 from onthemove.ingest.sources import ingest_file
 from onthemove.store import open_store
 from tests.helpers import MOVEMENTS, PCODES, write
+from tests.web.conftest import Watched, needs_chromium
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (a dev dependency)")
+pytest.importorskip("playwright.sync_api", reason="playwright is not installed (a dev dependency)")
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "a long enough test password"
 # the movements fixture plus two bad rows: a count that is not a number and a date that does not exist
 BAD_ROWS = MOVEMENTS + "2024-03-31,XT01,XT0101,conflict,many\n2024-13-45,XT01,XT0102,drought,4\n"
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
 ]
 
 
@@ -54,38 +43,11 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
     return location
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class Watched:
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        page.on("request", lambda request: self.requests.append(request.url))
-        page.on("console", lambda msg: self.errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-
-    def foreign_requests(self) -> list[str]:
-        return [
-            u
-            for u in self.requests
-            if urlsplit(u).scheme not in ("data", "blob") and urlsplit(u).hostname != "127.0.0.1"
-        ]
-
-
 @pytest.fixture
 def data_page(browser: Browser, live_server: str) -> Iterator[Watched]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})  # a fresh context: no cookie
     page = context.new_page()
-    watched = Watched(page)
+    watched = Watched(page, http_errors=False)  # a refused login is a 401 on purpose
     page.goto(live_server + "/data")
     page.wait_for_selector("body[data-ready=true]", timeout=20_000)
     try:

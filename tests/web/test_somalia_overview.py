@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 
 from onthemove.api import create_app
 from tests.conftest import DATA, ROOT
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (a dev dependency)")
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.web.conftest import needs_chromium
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.acceptance,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM}"),
+    needs_chromium,
     pytest.mark.skipif(not DATA.is_dir(), reason=f"real data not present at {DATA}"),
 ]
 
@@ -52,29 +40,24 @@ def web_app(tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
     return create_app(location)
 
 
-def test_overview_draws_every_region_and_district(live_server: str, artifacts: Path) -> None:
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(live_server + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
-            regions = set(page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => e.dataset.pcode)"))
-            assert len(regions) == 18
-            assert all(code.startswith("SO") and len(code) == 4 for code in regions)
-            page.screenshot(path=str(artifacts / "somalia-regions.png"))
-            page.select_option("#level", "2")
-            page.wait_for_function(
-                "new Set([...document.querySelectorAll('#map path[data-pcode]')].map(e => e.dataset.pcode)).size >= 74",
-                timeout=30_000,
-            )
-            districts = set(page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => e.dataset.pcode)"))
-            assert len(districts) == 74
-            headline = page.text_content("#headline-arrivals") or ""
-            assert any(ch.isdigit() for ch in headline)
-            page.screenshot(path=str(artifacts / "somalia-districts.png"))
-            assert errors == []
-        finally:
-            browser.close()
+def test_overview_draws_every_region_and_district(browser: Any, live_server: str, artifacts: Path) -> None:
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server + "/")
+    page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+    regions = set(page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => e.dataset.pcode)"))
+    assert len(regions) == 18
+    assert all(code.startswith("SO") and len(code) == 4 for code in regions)
+    page.screenshot(path=str(artifacts / "somalia-regions.png"))
+    page.select_option("#level", "2")
+    page.wait_for_function(
+        "new Set([...document.querySelectorAll('#map path[data-pcode]')].map(e => e.dataset.pcode)).size >= 74",
+        timeout=30_000,
+    )
+    districts = set(page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => e.dataset.pcode)"))
+    assert len(districts) == 74
+    headline = page.text_content("#headline-arrivals") or ""
+    assert any(ch.isdigit() for ch in headline)
+    page.screenshot(path=str(artifacts / "somalia-districts.png"))
+    assert errors == []
