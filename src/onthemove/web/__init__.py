@@ -1,8 +1,8 @@
-"""The web pages: an overview (map, headline totals, trend) and a data page (log in, batches, upload)
-over the ``/api/v1`` endpoints.
+"""The web pages over the ``/api/v1`` endpoints: an overview (map, headline totals, trend), alerts, and a
+data page (log in, batches, upload).
 
-``mount_web(app)`` adds ``/static``, ``GET /`` and ``GET /data`` to an API app. Every asset is served from this
-package (``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host,
+``mount_web(app)`` adds ``/static``, ``GET /``, ``GET /alerts`` and ``GET /data`` to an API app. Every asset is
+served from this package (``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host,
 because field offices work without internet.
 """
 
@@ -41,6 +41,13 @@ def mount_web(app: FastAPI) -> None:
         kinds = sorted(KINDS)
         return templates.TemplateResponse(
             request, "data.html", {"title": "Data", "api_base": api_base, "page": "data", "kinds": kinds}
+        )
+
+    @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
+    def alerts_page(request: Request) -> HTMLResponse:
+        api_base = request.scope.get("root_path", "") + "/api/v1"
+        return templates.TemplateResponse(
+            request, "alerts.html", {"title": "Alerts", "api_base": api_base, "page": "alerts"}
         )
 
 
