@@ -44,7 +44,7 @@ from onthemove.api.models import (
 from onthemove.api.version import VERSION
 from onthemove.ingest.kinds import KINDS
 from onthemove.ingest.sources import ingest_file
-from onthemove.share import export_records
+from onthemove.share import export_package, export_records
 from onthemove.store import batches as batch_registry
 from onthemove.store.migrate import applied, pending
 
@@ -366,10 +366,9 @@ def rollback(ctx: Ctx, who: Who, batch_id: str) -> RollbackOut:
     with ctx.store() as store:
         batch_registry.get_batch(store, batch_id)  # 404
         try:
-            done = batch_registry.rollback(store, batch_id)
+            done = batch_registry.rollback(store, batch_id, actor=who.label())  # audited in its transaction
         except batch_registry.BatchError as exc:
             raise ApiError(409, str(exc)) from exc
-        audit.record(store, who.label(), "rollback", batch_id, {"removed": done.removed})
     return RollbackOut(batch_id=done.batch_id, removed=done.removed, total=done.total)
 
 
@@ -388,8 +387,7 @@ def _export(ctx: StoreContext, who: Principal, kind: str, fmt: str) -> FileRespo
     suffix = ".hxl.csv" if fmt == "hxl" else ".csv"
     try:
         with ctx.store() as store:
-            path = export_records(store, kind, work / f"{kind}{suffix}", fmt=fmt)
-            audit.record(store, who.label(), "export", kind, {"format": fmt})
+            path = export_records(store, kind, work / f"{kind}{suffix}", fmt=fmt, actor=who.label())  # audited
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -397,6 +395,33 @@ def _export(ctx: StoreContext, who: Principal, kind: str, fmt: str) -> FileRespo
         path,
         media_type="text/csv",
         filename=path.name,
+        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
+    )
+
+
+ZIP: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/zip": {}}, "description": "A Frictionless data package, zipped"}
+}
+
+
+@router.get("/exports/package.zip", response_class=FileResponse, responses=ZIP, tags=["share"])
+def export_frictionless(ctx: Ctx, who: Who) -> FileResponse:
+    """Every canonical table, the places and monthly aggregates as a Frictionless data package."""
+    permit(who, "export")
+    if who.scope is not None:
+        raise Forbidden(f"{who.label()} has a place scope; data packages are not limited to a scope")
+    work = Path(tempfile.mkdtemp(prefix="onthemove-package-"))
+    try:
+        with ctx.store() as store:
+            export_package(store, work / "package", actor=who.label())  # audited
+        archive = Path(shutil.make_archive(str(work / "onthemove-package"), "zip", work / "package"))
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    return FileResponse(
+        archive,
+        media_type="application/zip",
+        filename=archive.name,
         background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
     )
 
