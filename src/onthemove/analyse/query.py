@@ -25,6 +25,17 @@ PERIODS = {
     "year": ("date_trunc('year', t.date)", "CAST(CAST(extract(year FROM {b}) AS INTEGER) AS VARCHAR)"),
     "date": ("t.date", "strftime({b}, '%Y-%m-%d')"),
 }
+AREA_COLUMNS = ("pcode", "adm0", "adm1", "adm2", "adm3")
+
+
+def within_sql(param: str, alias: str = "p") -> str:
+    """True where place ``alias`` is one of the P-codes in list parameter ``$param`` or lies inside one.
+
+    The one filter for "this area and everything inside it": a place filter, a partner's scope.
+    """
+    return "(" + " OR ".join(f"list_contains(${param}, {alias}.{c})" for c in AREA_COLUMNS) + ")"
+
+
 LEVELS = ("adm0", "adm1", "adm2", "adm3")
 DIMENSIONS = ("reason", "population_group", "sex", "age_group")
 QUERYABLE = ("movements", "displacement")
@@ -77,13 +88,11 @@ def build_sql(q: Query) -> tuple[str, dict[str, Any]]:
     where.append("t.age_group <> 'total'" if age_wanted else "t.age_group = 'total'")
     place_filters = []
     if q.place:
-        params["place"] = q.place.upper()
-        place_filters.append("$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)")
+        params["place"] = [q.place.upper()]
+        place_filters.append(within_sql("place"))
     if q.scope is not None:
         params["scope"] = [c.upper() for c in q.scope]
-        place_filters.append(
-            "(" + " OR ".join(f"list_contains($scope, p.{c})" for c in ("pcode", "adm0", "adm1", "adm2", "adm3")) + ")"
-        )
+        place_filters.append(within_sql("scope"))
     place_filter = " AND ".join(place_filters)
     if q.start:
         params["start"] = q.start

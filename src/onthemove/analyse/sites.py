@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from onthemove.analyse.query import within_sql
 from onthemove.store.base import Store
-
-SCOPE_COLUMNS = ("pcode", "adm0", "adm1", "adm2", "adm3")
 
 _LATEST_SITES = (
     "SELECT * FROM (SELECT s.*, row_number() OVER (PARTITION BY s.site_id ORDER BY s.date DESC NULLS LAST, "
@@ -27,11 +26,11 @@ def sites_with_needs(
     where: list[str] = ["1 = 1"]
     params: dict[str, Any] = {}
     if place:
-        params["place"] = place.upper()
-        where.append("$place IN (p.pcode, p.adm0, p.adm1, p.adm2, p.adm3)")
+        params["place"] = [place.upper()]
+        where.append(within_sql("place"))
     if scope is not None:
         params["scope"] = list(scope)
-        where.append("(" + " OR ".join(f"list_contains($scope, p.{c})" for c in SCOPE_COLUMNS) + ")")
+        where.append(within_sql("scope"))
     body = f"FROM ({_LATEST_SITES}) s LEFT JOIN places p ON p.pcode = s.place WHERE {' AND '.join(where)}"
     total = store.fetch_one(f"SELECT count(*) {body}", params)
     rows = store.fetch_dicts(

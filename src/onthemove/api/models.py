@@ -66,21 +66,6 @@ class Totals(BaseModel):
     suppressed: int = Field(description="how many cells (of all rows, not only this page) were blanked")
 
 
-class AlertOut(BaseModel):
-    area: str
-    name: str
-    period: str
-    value: int
-    history_months: int
-    median: float
-    mad: float
-    p90: float
-    maximum: int
-    robust_z: float
-    ratio: float | None
-    reason: str
-
-
 class BatchSummary(BaseModel):
     batch_id: str
     kind: str

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,13 +19,13 @@ from onthemove.access import audit
 from onthemove.access.policy import Forbidden, Principal
 from onthemove.analyse import alerts as alerts_module
 from onthemove.analyse import query as query_module
+from onthemove.analyse.alerts import Alert
 from onthemove.analyse.redact import redacted_totals
 from onthemove.analyse.sites import sites_with_needs
 from onthemove.api.auth import permit, principal
 from onthemove.api.context import StoreContext, context
 from onthemove.api.errors import ApiError
 from onthemove.api.models import (
-    AlertOut,
     BatchDetail,
     BatchReportOut,
     BatchSummary,
@@ -42,6 +43,7 @@ from onthemove.api.models import (
     Totals,
 )
 from onthemove.api.version import VERSION
+from onthemove.ingest.gazetteer import list_places
 from onthemove.ingest.kinds import KINDS
 from onthemove.ingest.sources import ingest_file
 from onthemove.share import export_package, export_records
@@ -63,7 +65,6 @@ router = APIRouter(prefix="/api/v1", responses=ERRORS)
 
 Ctx = Annotated[StoreContext, Depends(context)]
 Who = Annotated[Principal, Depends(principal)]
-SCOPE_COLUMNS = ("pcode", "adm0", "adm1", "adm2", "adm3")
 
 Dimension = Literal[
     "month",
@@ -80,10 +81,6 @@ Dimension = Literal[
     "age_group",
     "origin",
 ]
-
-
-def _scope_sql(alias: str = "p") -> str:
-    return "(" + " OR ".join(f"list_contains($scope, {alias}.{c})" for c in SCOPE_COLUMNS) + ")"
 
 
 # --- liveness and readiness -------------------------------------------------------------------
@@ -120,28 +117,8 @@ def places(
     geometry: Annotated[bool, Query(description="include web (simplified) geometries")] = True,
 ) -> PlaceCollection:
     permit(who, "read_aggregates")
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if level is not None:
-        where.append("p.admin_level = $level")
-        params["level"] = level
-    if parent:
-        where.append("p.parent_pcode = $parent")
-        params["parent"] = parent.upper()
-    if who.scope is not None:
-        where.append(_scope_sql())
-        params["scope"] = list(who.scope)
-    geo = (
-        "(SELECT min(g.geometry_web) FROM place_geometries g WHERE g.pcode = p.pcode)"
-        if geometry
-        else "CAST(NULL AS VARCHAR)"
-    )
-    text = f"SELECT p.pcode, p.name, p.admin_level, p.parent_pcode, {geo} AS geometry FROM places p"
-    if where:
-        text += " WHERE " + " AND ".join(where)
-    text += " ORDER BY p.admin_level, p.pcode"
     with ctx.store() as store:
-        rows = store.fetch_dicts(text, params)
+        rows = list_places(store, level, parent, scope=who.scope, geometry=geometry)
     return PlaceCollection(
         features=[
             PlaceFeature(
@@ -208,28 +185,27 @@ def totals(
 # --- alerts -----------------------------------------------------------------------------------
 
 
-@router.get("/alerts", response_model=list[AlertOut], tags=["analyse"])
+@router.get("/alerts", response_model=list[Alert], tags=["analyse"])
 def alerts(
     ctx: Ctx,
     who: Who,
     kind: Literal["movements", "displacement"] = "movements",
     level: Literal["adm0", "adm1", "adm2", "adm3"] = "adm2",
     period: Annotated[str | None, Query(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM; default latest")] = None,
-) -> list[AlertOut]:
+) -> list[Alert]:
     permit(who, "read_aggregates")
     with ctx.store() as store:
         found = alerts_module.alerts(store, kind, level, period=period)
         visible: set[str] | None = None
         if who.scope is not None:
-            rows = store.fetch(f"SELECT p.pcode FROM places p WHERE {_scope_sql()}", {"scope": list(who.scope)})
-            visible = {r[0] for r in rows}
+            visible = {r["pcode"] for r in list_places(store, scope=who.scope)}
     out = []
     for a in found:
         if who.redacted and a.value < ctx.threshold:
             continue
         if visible is not None and a.area not in visible:
             continue
-        out.append(AlertOut(**a.to_dict()))
+        out.append(a)
     return out
 
 
@@ -377,26 +353,36 @@ def rollback(ctx: Ctx, who: Who, batch_id: str) -> RollbackOut:
 CSV: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {}}, "description": "The records as CSV"}}
 
 
-def _export(ctx: StoreContext, who: Principal, kind: str, fmt: str) -> FileResponse:
+def _whole_store_export(who: Principal) -> None:
     permit(who, "export")
     if who.scope is not None:  # exports are whole tables: a partner's scope cannot be honoured
-        raise Forbidden(f"{who.label()} has a place scope; record exports are not limited to a scope")
-    if kind not in KINDS:
-        raise ApiError(404, f"no kind {kind!r}; expected one of: {', '.join(KINDS)}")
-    work = Path(tempfile.mkdtemp(prefix="onthemove-export-"))
-    suffix = ".hxl.csv" if fmt == "hxl" else ".csv"
+        raise Forbidden(f"{who.label()} has a place scope; exports are whole tables, not limited to a scope")
+
+
+def _streamed(prefix: str, media_type: str, build: Callable[[Path], Path]) -> FileResponse:
+    """Build a file in a temporary folder, stream it, and remove the folder once it is sent."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        with ctx.store() as store:
-            path = export_records(store, kind, work / f"{kind}{suffix}", fmt=fmt, actor=who.label())  # audited
+        path = build(work)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
     return FileResponse(
-        path,
-        media_type="text/csv",
-        filename=path.name,
-        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
+        path, media_type=media_type, filename=path.name, background=BackgroundTask(shutil.rmtree, work, True)
     )
+
+
+def _export(ctx: StoreContext, who: Principal, kind: str, fmt: str) -> FileResponse:
+    _whole_store_export(who)
+    if kind not in KINDS:
+        raise ApiError(404, f"no kind {kind!r}; expected one of: {', '.join(KINDS)}")
+    suffix = ".hxl.csv" if fmt == "hxl" else ".csv"
+
+    def build(work: Path) -> Path:
+        with ctx.store() as store:  # export_records writes the audit entry
+            return export_records(store, kind, work / f"{kind}{suffix}", fmt=fmt, actor=who.label())
+
+    return _streamed("onthemove-export-", "text/csv", build)
 
 
 ZIP: dict[int | str, dict[str, Any]] = {
@@ -407,23 +393,14 @@ ZIP: dict[int | str, dict[str, Any]] = {
 @router.get("/exports/package.zip", response_class=FileResponse, responses=ZIP, tags=["share"])
 def export_frictionless(ctx: Ctx, who: Who) -> FileResponse:
     """Every canonical table, the places and monthly aggregates as a Frictionless data package."""
-    permit(who, "export")
-    if who.scope is not None:
-        raise Forbidden(f"{who.label()} has a place scope; data packages are not limited to a scope")
-    work = Path(tempfile.mkdtemp(prefix="onthemove-package-"))
-    try:
-        with ctx.store() as store:
-            export_package(store, work / "package", actor=who.label())  # audited
-        archive = Path(shutil.make_archive(str(work / "onthemove-package"), "zip", work / "package"))
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    return FileResponse(
-        archive,
-        media_type="application/zip",
-        filename=archive.name,
-        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
-    )
+    _whole_store_export(who)
+
+    def build(work: Path) -> Path:
+        with ctx.store() as store:  # export_package writes the audit entry
+            export_package(store, work / "package", actor=who.label())
+        return Path(shutil.make_archive(str(work / "onthemove-package"), "zip", work / "package"))
+
+    return _streamed("onthemove-package-", "application/zip", build)
 
 
 # the longer suffix first: "/exports/movements.hxl.csv" would otherwise match "{kind}.csv"

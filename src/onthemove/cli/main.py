@@ -502,21 +502,10 @@ def list_places(
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
 ) -> None:
     """List places in the gazetteer."""
-    where: list[str] = ["1 = 1"]
-    params: dict[str, object] = {}
-    if level is not None:
-        where.append("admin_level = $level")
-        params["level"] = level
-    if parent:
-        where.append("parent_pcode = $parent")
-        params["parent"] = parent.upper()
+    from onthemove.ingest.gazetteer import list_places as find
+
     with user_errors():
-        rows = state.store().fetch_dicts(
-            "SELECT pcode, name, admin_level, parent_pcode, country FROM places WHERE "
-            + " AND ".join(where)
-            + " ORDER BY pcode",
-            params,
-        )
+        rows = [{k: v for k, v in r.items() if k != "geometry"} for r in find(state.store(), level, parent)]
     emit(rows, fmt, title="places")
 
 

@@ -352,3 +352,36 @@ def load_matcher(store: Store) -> PlaceMatcher:
         for r in store.fetch("SELECT pcode, name, admin_level, parent_pcode FROM places")
     ]
     return PlaceMatcher(places)
+
+
+def list_places(
+    store: Store,
+    level: int | None = None,
+    parent: str | None = None,
+    scope: tuple[str, ...] | None = None,
+    geometry: bool = False,
+) -> list[dict[str, Any]]:
+    """Places by level, parent or scope; with ``geometry``, the simplified GeoJSON text for the web."""
+    from onthemove.analyse.query import within_sql
+
+    where: list[str] = ["1 = 1"]
+    params: dict[str, Any] = {}
+    if level is not None:
+        where.append("p.admin_level = $level")
+        params["level"] = level
+    if parent:
+        where.append("p.parent_pcode = $parent")
+        params["parent"] = parent.upper()
+    if scope is not None:
+        where.append(within_sql("scope"))
+        params["scope"] = list(scope)
+    geo = (
+        "(SELECT min(g.geometry_web) FROM place_geometries g WHERE g.pcode = p.pcode)"
+        if geometry
+        else "CAST(NULL AS VARCHAR)"
+    )
+    return store.fetch_dicts(
+        f"SELECT p.pcode, p.name, p.admin_level, p.parent_pcode, p.country, {geo} AS geometry FROM places p "
+        f"WHERE {' AND '.join(where)} ORDER BY p.admin_level, p.pcode",
+        params,
+    )
