@@ -21,16 +21,23 @@ KOBO_MARKERS = {"_uuid", "_submission_time", "_index", "_id", "meta/instanceID",
 
 def detect(path: Path) -> str:
     """'dtm', 'kobo' or 'table'."""
-    if path.suffix.lower() == ".json":
-        return "dtm" if _looks_like_dtm(path) else "kobo"
-    if path.suffix.lower() in EXCEL or path.suffix.lower() in (".csv", ".tsv", ".txt"):
+    return _open(path, None)[0]
+
+
+def _open(path: Path, preset: Mapping | None) -> tuple[str, Source | None]:
+    """What the file is and, for tables, the source already opened (a spreadsheet is read once)."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return ("dtm" if _looks_like_dtm(path) else "kobo"), None
+    if suffix in EXCEL or suffix in (".csv", ".tsv", ".txt"):
         try:
-            headers = set(open_source(path).headers)
+            source = open_source(
+                path, sheet=preset.sheet if preset else None, header_row=preset.header_row if preset else None
+            )
         except ValueError:
-            return "table"
-        if headers & KOBO_MARKERS:
-            return "kobo"
-    return "table"
+            return "table", None  # the pipeline opens it again and reports what is wrong
+        return ("kobo" if set(source.headers) & KOBO_MARKERS else "table"), source
+    return "table", None
 
 
 def _looks_like_dtm(path: Path) -> bool:
@@ -57,9 +64,8 @@ def ingest_file(
     **options: Any,
 ) -> BatchReport:
     p = Path(path)
-    found = detect(p) if p.exists() else "table"
     preset = mapping if isinstance(mapping, Mapping) or mapping is None else Mapping.load(mapping)
-    source: Source | None = None
+    found, source = _open(p, preset) if p.exists() else ("table", None)
     if found == "dtm":
         from onthemove.ingest.dtm import dtm_mapping, read_dtm_json
 
