@@ -1,16 +1,18 @@
-"""The web pages over the ``/api/v1`` endpoints: an overview (map, headline totals, trend), alerts, and a
-data page (log in, batches, upload).
+"""The web pages over the ``/api/v1`` endpoints: an overview (map, headline totals, trend), a page per place,
+sites, alerts, and a data page (log in, batches with their reports, upload, rollback).
 
-``mount_web(app)`` adds ``/static``, ``GET /``, ``GET /alerts`` and ``GET /data`` to an API app. Every asset is
-served from this package (``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host,
-because field offices work without internet.
+``mount_web(app)`` adds ``/static`` and the pages to an API app. Every asset is served from this package
+(``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host, because field offices
+work without internet. The pages are thin: each one is a template plus a script that reads the API, so what a
+page shows is exactly what the API would give the same user.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path as PathParam, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -24,31 +26,35 @@ TEMPLATES_DIR = HERE / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
+def _page(request: Request, template: str, title: str, page: str, **extra: Any) -> HTMLResponse:
+    api_base = request.scope.get("root_path", "") + "/api/v1"
+    context = {"title": title, "api_base": api_base, "page": page, **extra}
+    return templates.TemplateResponse(request, template, context)
+
+
 def mount_web(app: FastAPI) -> None:
-    """Serve the static assets at ``/static``, the overview page at ``/`` and the data page at ``/data``."""
+    """Serve the static assets at ``/static`` and the pages."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def overview(request: Request) -> HTMLResponse:
-        api_base = request.scope.get("root_path", "") + "/api/v1"
-        return templates.TemplateResponse(
-            request, "overview.html", {"title": "Overview", "api_base": api_base, "page": "overview"}
-        )
+        return _page(request, "overview.html", "Overview", "overview")
 
-    @app.get("/data", response_class=HTMLResponse, include_in_schema=False)
-    def data_page(request: Request) -> HTMLResponse:
-        api_base = request.scope.get("root_path", "") + "/api/v1"
-        kinds = sorted(KINDS)
-        return templates.TemplateResponse(
-            request, "data.html", {"title": "Data", "api_base": api_base, "page": "data", "kinds": kinds}
-        )
+    @app.get("/place/{pcode}", response_class=HTMLResponse, include_in_schema=False)
+    def place_page(request: Request, pcode: str = PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")) -> HTMLResponse:
+        return _page(request, "place.html", pcode, "place", pcode=pcode)
+
+    @app.get("/sites", response_class=HTMLResponse, include_in_schema=False)
+    def sites_page(request: Request) -> HTMLResponse:
+        return _page(request, "sites.html", "Sites", "sites")
 
     @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
     def alerts_page(request: Request) -> HTMLResponse:
-        api_base = request.scope.get("root_path", "") + "/api/v1"
-        return templates.TemplateResponse(
-            request, "alerts.html", {"title": "Alerts", "api_base": api_base, "page": "alerts"}
-        )
+        return _page(request, "alerts.html", "Alerts", "alerts")
+
+    @app.get("/data", response_class=HTMLResponse, include_in_schema=False)
+    def data_page(request: Request) -> HTMLResponse:
+        return _page(request, "data.html", "Data", "data", kinds=sorted(KINDS))
 
 
 __all__ = ["STATIC_DIR", "TEMPLATES_DIR", "mount_web"]
