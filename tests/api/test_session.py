@@ -55,7 +55,7 @@ def test_login_sets_a_strict_httponly_cookie_that_authorises_the_api(client: Tes
         "username": "dm",
         "role": "data_manager",
         "scope": None,
-        "can": {"upload": True, "rollback": True},
+        "can": {"upload": True, "rollback": True, "reports": True},
     }
     cookie = r.headers["set-cookie"]
     assert cookie.startswith("otm_session=")
@@ -70,8 +70,8 @@ def test_login_sets_a_strict_httponly_cookie_that_authorises_the_api(client: Tes
 def test_login_accepts_json_and_tells_a_viewer_it_may_not_upload(client: TestClient) -> None:
     r = client.post("/api/v1/session", json={"username": "vic", "password": PASSWORD})
     assert r.status_code == 200, r.text
-    assert r.json()["can"] == {"upload": False, "rollback": False}
-    assert client.get("/api/v1/session").json()["can"] == {"upload": False, "rollback": False}
+    assert r.json()["can"] == {"upload": False, "rollback": False, "reports": False}
+    assert client.get("/api/v1/session").json()["can"] == {"upload": False, "rollback": False, "reports": False}
     _error(client.get("/api/v1/batches"), 403, "forbidden")  # the cookie carries the viewer's role, no more
 
 
@@ -135,3 +135,29 @@ def test_a_cross_site_upload_with_the_cookie_is_refused(client: TestClient) -> N
         "/api/v1/batches", files=files, data={"kind": "movements"}, headers={"Origin": "http://testserver"}
     )
     assert same.status_code == 201, same.text
+
+
+def test_a_session_outlives_a_restart_but_not_its_user_being_disabled(client: TestClient, store_location: str) -> None:
+    client.post("/api/v1/session", data={"username": "dm", "password": PASSWORD})
+    sid = client.cookies["otm_session"]
+    client.app.state.store_context.close()  # type: ignore[attr-defined]
+    with TestClient(create_app(store_location)) as restarted:  # a new process would see the same store
+        restarted.cookies.set("otm_session", sid)
+        assert restarted.get("/api/v1/session").json()["username"] == "dm"
+        with restarted.app.state.store_context.store() as store:  # type: ignore[attr-defined]
+            stored = [r[0] for r in store.fetch("SELECT session_hash FROM web_sessions")]
+            assert sid not in stored and len(stored) == 1  # only a hash of the id is kept
+            disable_user(store, "dm")
+        _error(restarted.get("/api/v1/session"), 401, "unauthorized")
+        _error(restarted.get("/api/v1/batches"), 403, "forbidden")
+
+
+def test_an_expired_session_is_refused_and_logout_is_audited(client: TestClient) -> None:
+    client.post("/api/v1/session", data={"username": "vic", "password": PASSWORD})
+    assert client.delete("/api/v1/session").status_code == 204
+    with client.app.state.store_context.store() as store:  # type: ignore[attr-defined]
+        assert store.fetch("SELECT actor FROM audit_log WHERE action = 'logout'") == [("vic",)]
+    client.post("/api/v1/session", data={"username": "vic", "password": PASSWORD})
+    with client.app.state.store_context.store() as store:  # type: ignore[attr-defined]
+        store.execute("UPDATE web_sessions SET expires_at = started_at - INTERVAL 1 SECOND")
+    _error(client.get("/api/v1/session"), 401, "unauthorized")

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fastapi import FastAPI
 
 from onthemove.access.users import add_user
 from onthemove.ingest.gazetteer import load_pcodes
@@ -16,9 +17,10 @@ from tests.helpers import MOVEMENTS, PCODES, write
 from tests.web.conftest import Watched, needs_chromium
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Locator, Page
 
 pytest.importorskip("playwright.sync_api", reason="playwright is not installed (a dev dependency)")
+from playwright.sync_api import expect
 
 PASSWORD = "a long enough test password"
 # the movements fixture plus two bad rows: a count that is not a number and a date that does not exist
@@ -40,6 +42,7 @@ def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
         ingest_file(store, write(tmp, "movements.csv", MOVEMENTS), kind="movements")
         add_user(store, "dm", "data_manager", password=PASSWORD)
         add_user(store, "vic", "viewer", password=PASSWORD)
+        add_user(store, "ann", "analyst", password=PASSWORD)
     return location
 
 
@@ -127,6 +130,9 @@ def test_viewer_gets_no_upload_form(data_page: Watched, artifacts: Path) -> None
     assert page.locator("#upload-form").count() == 0
     assert page.locator("input[type=file]").count() == 0
     assert "vic" in page.locator("#whoami").inner_text()
+    # viewers read aggregates only: no batch list, no reports (they quote rejected cells), no rollback
+    page.wait_for_selector("#status:has-text('Batches are not shown')")
+    assert page.locator("#batches button").count() == 0
     page.screenshot(path=str(artifacts / "data-viewer.png"))
 
 
@@ -136,3 +142,75 @@ def test_logout_returns_to_the_login_form(data_page: Watched) -> None:
     page.get_by_role("button", name="Log out").click()
     page.wait_for_selector("#login-section:not([hidden])", timeout=20_000)
     assert not page.locator("#data-section").is_visible()
+
+
+def _batch_row(page: Page, source: str) -> Locator:
+    return page.locator("#batches tbody tr", has_text=source)
+
+
+def test_data_manager_reads_a_report_and_rolls_the_batch_back(
+    data_page: Watched, web_app: FastAPI, tmp_path: Path, artifacts: Path
+) -> None:
+    page = data_page.page
+    _log_in(page, "dm")
+    upload = page.get_by_role("region", name="Upload a file")
+    bad_april = BAD_ROWS.replace("2024-03-31", "2024-04-30")
+    upload.get_by_label("File (CSV, XLSX, Kobo or DTM JSON)").set_input_files(
+        str(write(tmp_path, "april.csv", bad_april))
+    )
+    upload.get_by_role("button", name="Upload").click()
+    page.wait_for_selector("#rejections tbody tr", timeout=20_000)
+    row = _batch_row(page, "upload: april.csv")
+    row.wait_for(timeout=20_000)
+    batch_id = row.get_attribute("data-batch")
+    assert batch_id
+
+    row.get_by_role("button", name="Report").click()
+    page.wait_for_selector("#report-rows tbody tr", timeout=20_000)
+    report = page.get_by_role("region", name=f"Validation report: {batch_id}")
+    assert "upload: april.csv" in report.locator("#report-facts").inner_text()
+    summary = [r.locator("td").all_inner_texts() for r in report.locator("#report-summary tbody tr").all()]
+    assert sorted((r[0], r[2]) for r in summary) == [("Date", "1"), ("People", "1")]
+    rejected = [r.locator("td").all_inner_texts() for r in report.locator("#report-rows tbody tr").all()]
+    assert sorted(r[2] for r in rejected) == ["2024-13-45", "many"]
+    assert "(2 of 2)" in report.inner_text()
+    assert page.evaluate("document.activeElement.id") == "report-section"  # focus moves to the report
+    page.screenshot(path=str(artifacts / "data-report.png"), full_page=True)
+
+    with web_app.state.store_context.store() as store:
+        before = store.fetch("SELECT count(*) FROM movements WHERE batch_id = $b", {"b": batch_id})[0][0]
+    assert before == 6
+    page.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="Roll back").click()
+    page.wait_for_function(
+        "t => document.getElementById('status').textContent.includes(t)", arg=f"Rolled back {batch_id}"
+    )
+    assert "removed 6 movements, 2 rejections" in page.locator("#status").inner_text()
+    expect(_batch_row(page, "upload: april.csv")).to_have_count(0)  # gone from the loaded batches
+    page.get_by_label("Also show rolled back and superseded batches").check()
+    again = _batch_row(page, "upload: april.csv")
+    again.wait_for(timeout=20_000)
+    assert again.get_attribute("data-status") == "rolled_back"
+    assert again.get_by_role("button", name="Roll back").count() == 0
+    with web_app.state.store_context.store() as store:
+        assert store.fetch("SELECT count(*) FROM movements WHERE batch_id = $b", {"b": batch_id})[0][0] == 0
+        actions = store.fetch("SELECT action FROM audit_log WHERE target = $b ORDER BY seq", {"b": batch_id})
+    assert ("rollback",) in actions and ("batch.read",) in actions
+    assert [e for e in data_page.errors if "401" not in e] == []
+    assert data_page.foreign_requests() == []
+
+
+def test_a_cancelled_rollback_changes_nothing_and_analysts_only_read_reports(data_page: Watched) -> None:
+    page = data_page.page
+    _log_in(page, "ann")
+    assert page.locator("#batches button.report").count() == page.locator("#batches tbody tr").count()
+    assert page.locator("#batches button.rollback").count() == 0
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_selector("#login-section:not([hidden])", timeout=20_000)
+    _log_in(page, "dm")
+    rows = page.locator("#batches tbody tr").count()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.locator("#batches button.rollback").first.click()
+    page.wait_for_timeout(300)
+    assert page.locator("#batches tbody tr").count() == rows
+    assert "Rolling back" not in page.locator("#status").inner_text()

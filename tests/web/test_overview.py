@@ -120,3 +120,45 @@ def test_level_selector_draws_districts(overview: Watched, artifacts: Path) -> N
     page.screenshot(path=str(artifacts / "overview-adm2.png"))
     assert overview.errors == []
     assert overview.foreign_requests() == []
+
+
+def test_the_map_figures_are_also_a_table_of_links(overview: Watched) -> None:
+    page = overview.page
+    table_rows = page.locator("#map-table tbody tr")
+    assert table_rows.count() == DEMO_ADM1
+    on_map = dict(
+        page.eval_on_selector_all("#map path[data-pcode]", "els => els.map(e => [e.dataset.pcode, e.dataset.count])")
+    )
+    page.get_by_text("The map's figures as a table").click()  # a native <details>: opens by keyboard or click
+    in_table = {
+        r.get_attribute("data-pcode"): r.locator("td").nth(2).inner_text().replace(",", "") for r in table_rows.all()
+    }
+    assert in_table == on_map
+    counts = [int(v) for v in in_table.values()]
+    shown = [int(r.locator("td").nth(2).inner_text().replace(",", "")) for r in table_rows.all()]
+    assert shown == sorted(counts, reverse=True)  # largest first
+    first = table_rows.first.get_by_role("link")
+    assert first.get_attribute("href") == "/place/" + (table_rows.first.get_attribute("data-pcode") or "")
+
+
+def test_people_displaced_replace_arrivals_when_chosen(overview: Watched, artifacts: Path) -> None:
+    page = overview.page
+    arrivals = page.locator("#headline-arrivals").inner_text()
+    page.select_option("#measure", "displacement")
+    page.wait_for_selector("body[data-ready=true]", timeout=20_000)
+    assert page.locator("#headline-measure").inner_text() == "People displaced"
+    assert page.locator("#map-title").inner_text() == "People displaced by area"
+    assert page.locator("#headline-arrivals").inner_text() != arrivals
+    assert _number(page.locator("#headline-arrivals").inner_text()) > 0
+    assert page.locator("#map path[data-pcode]").count() == DEMO_ADM1
+    assert "people displaced" in (page.get_attribute("#map", "aria-label") or "")
+    page.screenshot(path=str(artifacts / "overview-displacement.png"))
+    assert overview.errors == [] and overview.foreign_requests() == []
+
+
+def test_clicking_an_area_opens_its_place_page(overview: Watched) -> None:
+    page = overview.page
+    area = page.locator("#map path[data-pcode]").first
+    pcode = area.get_attribute("data-pcode")
+    area.click()
+    page.wait_for_url(f"**/place/{pcode}")

@@ -1,26 +1,27 @@
 """Browser sessions: ``POST /api/v1/session`` checks a password and sets an ``otm_session`` cookie.
 
-The cookie holds only a random id; who it belongs to (user, role, scope) and when it expires are
-kept in this process, in ``app.state.sessions``. A restart logs everyone out. The cookie is
-HttpOnly (scripts cannot read it) and SameSite=Strict (other sites cannot make the browser send it).
-``auth.principal`` turns the cookie into a ``Principal`` when a request has no bearer token.
+The cookie holds only a random id. The store keeps its SHA-256 hash, the user it belongs to and when it
+expires (table ``web_sessions``), so a restart or another worker process keeps everyone logged in, and a copy
+of the store gives no live session. The user's role and scope are read from ``users`` on every request: a
+role change takes effect at once, and disabling a user ends their sessions. The cookie is HttpOnly (scripts
+cannot read it) and SameSite=Strict (other sites cannot make the browser send it). ``auth.principal`` turns
+the cookie into a ``Principal`` when a request has no bearer token.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import secrets
-import threading
-import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, Field
 
 from onthemove.access import audit, policy
-from onthemove.access.policy import Principal
-from onthemove.access.users import principal_for_login
+from onthemove.access.policy import Principal, parse_scope
+from onthemove.access.users import principal_for_login, token_hash
 from onthemove.api.context import StoreContext, context
 from onthemove.api.errors import ApiError
 
@@ -29,69 +30,75 @@ LIFETIME_S = 8 * 60 * 60
 _MAX_FIELD = 200  # a user name or password longer than this is refused before any hashing
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
 @dataclass(frozen=True)
 class Session:
     username: str
     role: str
     scope: tuple[str, ...] | None
-    expires: float  # time.time() seconds
+    expires: dt.datetime  # UTC, as stored
 
     def principal(self) -> Principal:
         return Principal(self.username, self.role, self.scope)
 
 
 class Sessions:
-    """Session id -> ``Session``, shared by the worker threads."""
+    """Sessions in the store's ``web_sessions`` table, keyed by the hash of the cookie's id."""
 
-    def __init__(self, lifetime_s: float = LIFETIME_S) -> None:
+    def __init__(self, ctx: StoreContext, lifetime_s: float = LIFETIME_S) -> None:
+        self.ctx = ctx
         self.lifetime_s = lifetime_s
-        self._lock = threading.Lock()
-        self._by_id: dict[str, Session] = {}
 
     def start(self, who: Principal) -> str:
         assert who.username is not None and who.role is not None
         sid = secrets.token_urlsafe(32)
-        now = time.time()
-        with self._lock:
-            self._by_id = {k: s for k, s in self._by_id.items() if s.expires > now}  # drop the expired ones
-            self._by_id[sid] = Session(who.username, who.role, who.scope, now + self.lifetime_s)
+        now = _now()
+        with self.ctx.store() as store, store.transaction():
+            store.execute("DELETE FROM web_sessions WHERE expires_at <= $now", {"now": now})  # the expired ones
+            store.execute(
+                "INSERT INTO web_sessions (session_hash, username, started_at, expires_at) "
+                "VALUES ($h, $u, $now, $until)",
+                {"h": token_hash(sid), "u": who.username, "now": now, "until": now + self._lifetime()},
+            )
         return sid
 
     def get(self, sid: str | None) -> Session | None:
-        if not sid:
+        """The live session of an enabled user, or None."""
+        if not sid or len(sid) > 200:
             return None
-        with self._lock:
-            found = self._by_id.get(sid)
-            if found is not None and found.expires <= time.time():
-                del self._by_id[sid]
-                return None
-            return found
+        with self.ctx.store() as store:
+            row = store.fetch_one(
+                "SELECT u.username, u.role, u.scope, s.expires_at FROM web_sessions s "
+                "JOIN users u ON u.username = s.username "
+                "WHERE s.session_hash = $h AND s.expires_at > $now AND NOT u.disabled",
+                {"h": token_hash(sid), "now": _now()},
+            )
+        return Session(row[0], row[1], parse_scope(row[2]), row[3]) if row else None
 
     def end(self, sid: str | None) -> None:
         if sid:
-            with self._lock:
-                self._by_id.pop(sid, None)
+            with self.ctx.store() as store:
+                store.execute("DELETE FROM web_sessions WHERE session_hash = $h", {"h": token_hash(sid)})
+
+    def _lifetime(self) -> dt.timedelta:
+        return dt.timedelta(seconds=self.lifetime_s)
 
 
-_STATE_LOCK = threading.Lock()
-
-
-def sessions_of(app: FastAPI) -> Sessions:
-    with _STATE_LOCK:
-        found: Sessions | None = getattr(app.state, "sessions", None)
-        if found is None:
-            found = Sessions()
-            app.state.sessions = found
-        return found
+def sessions_of(request: Request) -> Sessions:
+    return Sessions(context(request))
 
 
 def session_for(request: Request) -> Session | None:
-    return sessions_of(request.app).get(request.cookies.get(COOKIE))
+    return sessions_of(request).get(request.cookies.get(COOKIE))
 
 
 class Can(BaseModel):
     upload: bool
     rollback: bool
+    reports: bool = Field(description="may read batch reports, which quote rejected cells (row level, audited)")
 
 
 class SessionOut(BaseModel):
@@ -112,7 +119,11 @@ def _out(username: str, role: str, scope: tuple[str, ...] | None) -> SessionOut:
         username=username,
         role=role,
         scope=list(scope) if scope else None,
-        can=Can(upload=policy.allowed(who, "upload"), rollback=policy.allowed(who, "rollback")),
+        can=Can(
+            upload=policy.allowed(who, "upload"),
+            rollback=policy.allowed(who, "rollback"),
+            reports=policy.allowed(who, "read_records") and policy.allowed(who, "read_batches"),
+        ),
     )
 
 
@@ -165,7 +176,7 @@ async def login(request: Request, response: Response, ctx: Ctx) -> SessionOut:
         audit.record(store, username, "login" if who is not None else "login.failed", None, {})
     if who is None or who.username is None or who.role is None:
         raise ApiError(401, "wrong user name or password, or the user is disabled")
-    sessions = sessions_of(request.app)
+    sessions = sessions_of(request)
     sessions.end(request.cookies.get(COOKIE))  # a fresh id on every login: no session fixation
     sid = sessions.start(who)
     response.set_cookie(
@@ -194,7 +205,13 @@ def current(request: Request, response: Response) -> SessionOut:
 @router.delete("/session", status_code=204, response_class=Response)
 def logout(request: Request) -> Response:
     """End the session (if any) and clear the cookie."""
-    sessions_of(request.app).end(request.cookies.get(COOKIE))
+    sessions = sessions_of(request)
+    sid = request.cookies.get(COOKIE)
+    found = sessions.get(sid)
+    sessions.end(sid)
+    if found is not None:
+        with sessions.ctx.store() as store:
+            audit.record(store, found.username, "logout", None, {})
     response = Response(status_code=204)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response

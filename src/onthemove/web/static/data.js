@@ -1,5 +1,6 @@
-/* The data page: log in (the server sets an HttpOnly session cookie), list batches, and, for users the
-   server says may upload, send a file and show the rows it rejected. Every request goes to this server. */
+/* The data page: log in (the server sets an HttpOnly session cookie), list batches with their validation reports,
+   roll a batch back and, for users the server says may upload, send a file and show the rows it rejected.
+   Every request goes to this server. */
 (function () {
   "use strict";
 
@@ -52,7 +53,8 @@
     loginSection.hidden = false;
   }
 
-  function showLoggedIn(session) {
+  function showLoggedIn(current) {
+    session = current;
     whoami.textContent = session.username + " (" + session.role.replace("_", " ") + ")";
     whoami.hidden = false;
     logoutButton.hidden = false;
@@ -68,8 +70,30 @@
     return loadBatches();
   }
 
+  var session = null;
+  var showAll = document.getElementById("show-all");
+  var reportSection = document.getElementById("report-section");
+  var dateFmt = new Intl.DateTimeFormat("en-GB", {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZone: "UTC"
+  });
+
+  function when(iso) {
+    var d = new Date(iso);
+    return isNaN(d) ? iso : dateFmt.format(d) + " UTC";
+  }
+
+  function actionButton(text, className, label, onClick) {
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.textContent = text;
+    button.setAttribute("aria-label", label);
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
   function loadBatches() {
-    return call("GET", "/batches").then(function (result) {
+    return call("GET", "/batches" + (showAll.checked ? "?all=true" : "")).then(function (result) {
       var tbody = document.querySelector("#batches tbody");
       tbody.textContent = "";
       if (!result.ok) {
@@ -79,18 +103,160 @@
       result.body.forEach(function (b) {
         var tr = document.createElement("tr");
         tr.dataset.batch = b.batch_id;
+        tr.dataset.status = b.status;
         cell(tr, b.batch_id);
         cell(tr, b.kind);
         cell(tr, b.source_file);
+        cell(tr, when(b.loaded_at));
+        cell(tr, b.loaded_by);
         cell(tr, fmt.format(b.rows_read), "num");
         cell(tr, fmt.format(b.rows_loaded), "num");
         cell(tr, fmt.format(b.rows_rejected), "num");
         cell(tr, b.status);
+        var actions = document.createElement("td");
+        actions.className = "actions";
+        if (session && session.can && session.can.reports) {
+          actions.appendChild(actionButton("Report", "secondary report", "Validation report of batch " + b.batch_id,
+            function () { openReport(b.batch_id); }));
+        }
+        if (session && session.can && session.can.rollback && b.status === "loaded") {
+          actions.appendChild(actionButton("Roll back", "danger rollback", "Roll back batch " + b.batch_id,
+            function () { rollback(b); }));
+        }
+        tr.appendChild(actions);
         tbody.appendChild(tr);
       });
       if (!result.body.length) setStatus("No batches yet.");
     });
   }
+
+  function rollback(batch) {
+    var question = "Roll back batch " + batch.batch_id + " (" + batch.source_file + ")? Its " +
+      fmt.format(batch.rows_loaded) + " loaded rows will be removed from the store. The batch stays listed.";
+    if (!window.confirm(question)) return Promise.resolve();
+    setStatus("Rolling back " + batch.batch_id + "…");
+    return call("POST", "/batches/" + encodeURIComponent(batch.batch_id) + "/rollback").then(function (result) {
+      if (result.ok) {
+        var removed = Object.keys(result.body.removed).filter(function (table) { return result.body.removed[table]; })
+          .map(function (table) { return fmt.format(result.body.removed[table]) + " " + table; });
+        setStatus("Rolled back " + batch.batch_id + ": removed " + (removed.join(", ") || "nothing") + ".");
+      } else {
+        setStatus("Not rolled back: " + message(result), true);
+      }
+      return loadBatches();
+    });
+  }
+
+  var reportState = { batchId: null, offset: 0 };
+
+  function fact(list, term, value) {
+    if (value === null || value === undefined || value === "") return;
+    var dt = document.createElement("dt");
+    dt.textContent = term;
+    var dd = document.createElement("dd");
+    dd.textContent = String(value);
+    list.appendChild(dt);
+    list.appendChild(dd);
+  }
+
+  function openReport(batchId) {
+    setStatus("Loading the report of " + batchId + "…");
+    return call("GET", "/batches/" + encodeURIComponent(batchId)).then(function (result) {
+      if (!result.ok) {
+        setStatus("No report: " + message(result), true);
+        return;
+      }
+      var b = result.body;
+      var report = b.report || {};
+      document.getElementById("report-title").textContent = "Validation report: " + b.batch_id;
+      var facts = document.getElementById("report-facts");
+      facts.textContent = "";
+      fact(facts, "Source", b.source_file);
+      fact(facts, "Kind", b.kind);
+      fact(facts, "Status", b.status);
+      fact(facts, "Loaded", when(b.loaded_at) + (b.loaded_by ? " by " + b.loaded_by : ""));
+      fact(facts, "Rows", fmt.format(b.rows_read) + " read, " + fmt.format(b.rows_loaded) + " loaded, " +
+        fmt.format(b.rows_rejected) + " rejected");
+      if (report.records_loaded !== undefined) fact(facts, "Records", fmt.format(report.records_loaded));
+      fact(facts, "Mapping", b.mapping);
+      fact(facts, "Attribution", b.attribution);
+      fact(facts, "Licence", b.licence);
+      fact(facts, "SHA-256", b.sha256);
+
+      var summary = report.rejection_summary || [];
+      var summaryBody = document.querySelector("#report-summary tbody");
+      summaryBody.textContent = "";
+      summary.forEach(function (r) {
+        var tr = document.createElement("tr");
+        cell(tr, r.column);
+        cell(tr, r.expected);
+        cell(tr, fmt.format(r.rows), "num");
+        cell(tr, r.first_row, "num");
+        summaryBody.appendChild(tr);
+      });
+      document.getElementById("report-summary-block").hidden = !summary.length;
+
+      var places = report.unmatched_places || [];
+      var placesBody = document.querySelector("#report-places tbody");
+      placesBody.textContent = "";
+      places.forEach(function (p) {
+        var tr = document.createElement("tr");
+        cell(tr, p.field);
+        cell(tr, p.name);
+        cell(tr, p.parent);
+        cell(tr, p.resolved_to || "rejected");
+        cell(tr, (p.candidates || []).map(function (c) { return c.name + " (" + c.pcode + ")"; }).join("; "));
+        placesBody.appendChild(tr);
+      });
+      document.getElementById("report-places-block").hidden = !places.length;
+
+      var notes = document.getElementById("report-notes");
+      notes.textContent = "";
+      (report.notes || []).forEach(function (text) {
+        var li = document.createElement("li");
+        li.textContent = text;
+        notes.appendChild(li);
+      });
+
+      reportState = { batchId: b.batch_id, offset: 0 };
+      document.querySelector("#report-rows tbody").textContent = "";
+      reportSection.hidden = false;
+      return loadRejections().then(function () {
+        setStatus("");
+        reportSection.focus();
+      });
+    });
+  }
+
+  function loadRejections() {
+    var path = "/batches/" + encodeURIComponent(reportState.batchId) + "/rejections?limit=100&offset=" +
+      reportState.offset;
+    return call("GET", path).then(function (result) {
+      var block = document.getElementById("report-rows-block");
+      if (!result.ok) {
+        setStatus("Rejected rows are not shown: " + message(result), true);
+        return;
+      }
+      var tbody = document.querySelector("#report-rows tbody");
+      result.body.rows.forEach(function (r) {
+        var tr = document.createElement("tr");
+        cell(tr, r.row_number, "num");
+        cell(tr, r.column_name);
+        cell(tr, r.value);
+        cell(tr, r.expected);
+        tbody.appendChild(tr);
+      });
+      reportState.offset += result.body.rows.length;
+      var total = result.body.total_rows;
+      document.getElementById("report-rows-count").textContent =
+        "(" + fmt.format(reportState.offset) + " of " + fmt.format(total) + ")";
+      document.getElementById("report-more").hidden = reportState.offset >= total;
+      block.hidden = total === 0;
+    });
+  }
+
+  document.getElementById("report-more").addEventListener("click", function () { loadRejections(); });
+  showAll.addEventListener("change", function () { loadBatches(); });
 
   function showReport(report) {
     var result = document.getElementById("upload-result");

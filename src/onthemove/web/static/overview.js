@@ -1,10 +1,16 @@
-/* The overview page: period control, headline totals, a choropleth of arrivals (Leaflet, no tiles:
-   the admin boundaries are the base map) and a trend of monthly arrivals by reason (uPlot).
+/* The overview page: measure and period controls, headline totals, a choropleth of arrivals or people
+   displaced (Leaflet, no tiles: the admin boundaries are the base map) with the same figures as a table, and
+   a trend by reason (uPlot). Clicking an area (or its link in the table) opens its place page.
    Every request goes to this server; nothing is fetched from anywhere else. */
 (function () {
   "use strict";
 
   var API = document.body.getAttribute("data-api-base") || "/api/v1";
+  var ROOT = API.replace(/\/api\/v1$/, "");
+  var MEASURES = {
+    movements: { noun: "Arrivals", lower: "arrivals", trend: "Monthly arrivals by reason" },
+    displacement: { noun: "People displaced", lower: "people displaced", trend: "People displaced by reason" }
+  };
   // ColorBrewer "Blues" (single hue, sequential): readable by people with colour-vision deficiencies.
   var RAMP = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
   var NO_DATA = "#d9d9d9";
@@ -16,6 +22,7 @@
   var pctFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
   var monthFmt = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
 
+  var measureSelect = document.getElementById("measure");
   var periodSelect = document.getElementById("period");
   var levelSelect = document.getElementById("level");
   var statusEl = document.getElementById("status");
@@ -28,6 +35,10 @@
     chart: null,
     request: 0
   };
+
+  function kind() { return measureSelect.value; }
+  function measure() { return MEASURES[kind()] || MEASURES.movements; }
+  function placeUrl(pcode) { return ROOT + "/place/" + encodeURIComponent(pcode); }
 
   function getJSON(path, params) {
     var query = new URLSearchParams();
@@ -69,6 +80,7 @@
     var index = state.months.findIndex(function (m) { return m.month === month; });
     var current = index >= 0 ? state.months[index].count : null;
     var previous = index > 0 ? state.months[index - 1] : null;
+    document.getElementById("headline-measure").textContent = measure().noun;
     document.getElementById("headline-month").textContent = monthLabel(month);
     document.getElementById("headline-arrivals").textContent = formatCount(current);
     var change = document.getElementById("headline-change");
@@ -172,6 +184,7 @@
         layer.on("add", function () {
           layer.getElement().setAttribute("data-pcode", feature.properties.pcode);
         });
+        layer.on("click", function () { window.location.href = placeUrl(feature.properties.pcode); });
       }
     });
     if (collection.features.length) {
@@ -193,7 +206,7 @@
       var value = Object.prototype.hasOwnProperty.call(counts, props.pcode) ? counts[props.pcode] : undefined;
       layer.setStyle({ fillColor: colourFor(value, limits) });
       var text = props.name + " (" + props.pcode + "): " +
-        (value === undefined ? "no arrivals recorded" : formatCount(value) + " arrivals");
+        (value === undefined ? "no " + measure().lower + " recorded" : formatCount(value) + " " + measure().lower);
       layer.unbindTooltip();
       layer.bindTooltip(text, { sticky: true });
       var element = layer.getElement();
@@ -202,6 +215,44 @@
       }
     });
     renderLegend(limits);
+    fillMapTable(counts);
+  }
+
+  function fillMapTable(counts) {
+    var tbody = document.querySelector("#map-table tbody");
+    tbody.textContent = "";
+    var rows = [];
+    state.geoLayer.eachLayer(function (layer) {
+      var props = layer.feature.properties;
+      var has = Object.prototype.hasOwnProperty.call(counts, props.pcode);
+      rows.push({ pcode: props.pcode, name: props.name, value: has ? counts[props.pcode] : undefined });
+    });
+    // largest first; redacted and missing last
+    rows.sort(function (a, b) {
+      var av = typeof a.value === "number" ? a.value : -1;
+      var bv = typeof b.value === "number" ? b.value : -1;
+      return bv - av || (a.name < b.name ? -1 : 1);
+    });
+    rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      tr.dataset.pcode = r.pcode;
+      var name = document.createElement("td");
+      var link = document.createElement("a");
+      link.href = placeUrl(r.pcode);
+      link.textContent = r.name;
+      name.appendChild(link);
+      tr.appendChild(name);
+      var code = document.createElement("td");
+      code.textContent = r.pcode;
+      tr.appendChild(code);
+      var count = document.createElement("td");
+      count.className = "num";
+      count.textContent = r.value === undefined ? "no data" : formatCount(r.value);
+      tr.appendChild(count);
+      tbody.appendChild(tr);
+    });
+    document.getElementById("map-table-caption").textContent =
+      measure().noun + " by area in " + monthLabel(periodSelect.value);
   }
 
   function refreshMap() {
@@ -212,15 +263,15 @@
     var range = monthRange(month);
     return Promise.all([
       loadPlaces(level),
-      getJSON("/totals/movements", [["by", "adm" + level], ["from", range[0]], ["to", range[1]], ["limit", "10000"]])
+      getJSON("/totals/" + kind(), [["by", "adm" + level], ["from", range[0]], ["to", range[1]], ["limit", "10000"]])
     ]).then(function (results) {
       if (ticket !== state.request) { return; } // a newer choice superseded this one
       drawAreas(results[0]);
       colourAreas(results[1].rows, level);
       document.getElementById("map").setAttribute(
         "aria-label",
-        "Map of arrivals by admin level " + level + " area in " + monthLabel(month) +
-          ", darker blue means more arrivals"
+        "Map of " + measure().lower + " by admin level " + level + " area in " + monthLabel(month) +
+          ", darker blue means more " + measure().lower + "; the same figures are in the table below the map"
       );
     });
   }
@@ -260,7 +311,7 @@
       scales: { x: { time: true } },
       axes: [
         { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, space: 60 },
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 60, label: "Arrivals",
+        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 60, label: measure().noun,
           values: function (u, ticks) { return ticks.map(function (t) { return fmt.format(t); }); } }
       ],
       series: [{ label: "Month", value: "{MMM} {YYYY}" }].concat(reasons.map(function (reason, i) {
@@ -315,25 +366,34 @@
     setStatus("Could not load the data: " + (error && error.message ? error.message : error), true);
   }
 
-  function start() {
+  function load() {
+    document.body.removeAttribute("data-ready");
     setStatus("Loading…");
     ensureMap();
-    var periods = getJSON("/totals/movements", [["by", "month"], ["limit", "10000"]]).then(function (body) {
+    document.getElementById("map-title").textContent = measure().noun + " by area";
+    document.getElementById("trend-title").textContent = measure().trend;
+    document.getElementById("trend").setAttribute("aria-label", "Line chart: " + measure().trend.toLowerCase());
+    var periods = getJSON("/totals/" + kind(), [["by", "month"], ["limit", "10000"]]).then(function (body) {
       fillPeriods(body.rows);
       if (!state.months.length) {
-        setStatus("No movements recorded yet.");
+        setStatus("No " + measure().lower + " recorded yet.");
         return loadPlaces(levelSelect.value).then(drawAreas);
       }
       updateHeadline(periodSelect.value);
       return refreshMap();
     });
-    var trend = getJSON("/totals/movements", [["by", "month"], ["by", "reason"], ["limit", "10000"]]).then(
+    var trend = getJSON("/totals/" + kind(), [["by", "month"], ["by", "reason"], ["limit", "10000"]]).then(
       function (body) { renderTrend(body.rows); }
     );
-    Promise.all([periods, trend]).then(function () {
+    return Promise.all([periods, trend]).then(function () {
       if (state.months.length) { setStatus(""); }
       document.body.setAttribute("data-ready", "true");
     }, fail);
+  }
+
+  function start() {
+    load();
+    measureSelect.addEventListener("change", load);
     periodSelect.addEventListener("change", onPeriodChange);
     levelSelect.addEventListener("change", function () {
       refreshMap().then(function () { setStatus(""); }, fail);
