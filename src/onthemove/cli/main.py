@@ -630,5 +630,8 @@ def audit_list(
         emit(entries(state.store(), limit=limit), fmt, title="audit log")
 
 
+# the foresight commands live in modules of their own and add themselves to ``app``
+from onthemove.cli import forecast_cmd, index_cmd  # noqa: E402, F401
+
 if __name__ == "__main__":  # pragma: no cover
     app()
