@@ -56,6 +56,25 @@ class PlaceCollection(BaseModel):
     features: list[PlaceFeature]
 
 
+class PlaceRef(BaseModel):
+    pcode: str
+    name: str
+    admin_level: int
+
+
+class PlaceDetailProperties(PlaceProperties):
+    ancestors: list[PlaceRef] = Field(
+        description="the areas this place lies in, country first; only those the principal may see"
+    )
+
+
+class PlaceDetail(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    properties: PlaceDetailProperties
+    geometry: dict[str, Any] | None
+
+
 class Totals(BaseModel):
     rows: list[dict[str, Any]] = Field(description="one row per group; `count` is null where it was suppressed")
     total_rows: int

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
@@ -32,8 +33,11 @@ from onthemove.api.models import (
     ErrorBody,
     Health,
     PlaceCollection,
+    PlaceDetail,
+    PlaceDetailProperties,
     PlaceFeature,
     PlaceProperties,
+    PlaceRef,
     Ready,
     Rejection,
     Rejections,
@@ -130,6 +134,64 @@ def places(
             )
             for r in rows
         ]
+    )
+
+
+@router.get("/places/{pcode}", response_model=PlaceDetail, tags=["places"])
+def place(
+    ctx: Ctx,
+    who: Who,
+    pcode: Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$", description="the place's P-code")],
+    geometry: Annotated[bool, Query(description="include the web (simplified) geometry")] = True,
+) -> PlaceDetail:
+    """One place, with the areas it lies in (``ancestors``, country first).
+
+    The place scope is honoured exactly as ``/places`` honours it: a principal with a scope gets 404 for a
+    place outside it, the same answer as for a P-code that does not exist, so that the answer does not
+    reveal which P-codes exist; ancestors outside the scope are left out of ``ancestors``.
+    """
+    permit(who, "read_aggregates")
+    scope_sql, scope_params = "", {}
+    if who.scope is not None:
+        scope_sql, scope_params = " AND " + query_module.within_sql("scope"), {"scope": list(who.scope)}
+    geo = (
+        "(SELECT min(g.geometry_web) FROM place_geometries g WHERE g.pcode = p.pcode)"
+        if geometry
+        else "CAST(NULL AS VARCHAR)"
+    )
+    with ctx.store() as store:
+        found = store.fetch_dicts(
+            "SELECT p.pcode, p.name, p.admin_level, p.parent_pcode, p.adm0, p.adm1, p.adm2, p.adm3, "
+            f"{geo} AS geometry FROM places p WHERE p.pcode = $pcode{scope_sql}",
+            {"pcode": pcode.upper(), **scope_params},
+        )
+        if not found:
+            raise ApiError(404, f"no place {pcode!r}")
+        row = found[0]
+        codes = [
+            row[f"adm{level}"]
+            for level in range(min(row["admin_level"], 4))
+            if row[f"adm{level}"] and row[f"adm{level}"] != row["pcode"]
+        ]
+        ancestors = (
+            store.fetch_dicts(
+                "SELECT p.pcode, p.name, p.admin_level FROM places p "
+                f"WHERE list_contains($codes, p.pcode){scope_sql} ORDER BY p.admin_level, p.pcode",
+                {"codes": codes, **scope_params},
+            )
+            if codes
+            else []
+        )
+    return PlaceDetail(
+        id=row["pcode"],
+        properties=PlaceDetailProperties(
+            pcode=row["pcode"],
+            name=row["name"],
+            admin_level=row["admin_level"],
+            parent_pcode=row["parent_pcode"],
+            ancestors=[PlaceRef(**a) for a in ancestors],
+        ),
+        geometry=json.loads(row["geometry"]) if row["geometry"] else None,
     )
 
 
