@@ -50,7 +50,7 @@ def test_latest_site_record_with_latest_needs(client: tuple[TestClient, dict[str
     assert body["total_rows"] == 2 and body["redacted"] is False
     s1 = {r["site_id"]: r for r in body["rows"]}["S1"]
     assert s1["households"] == 150 and s1["individuals"] == 750  # the March record, not January's
-    assert s1["needs"] == {"wash_need": 2.0, "health_need": 0.0}  # the latest value per indicator
+    assert s1["needs"] == {"wash.wash_need": 2.0, "health.health_need": 0.0}  # latest per sector and indicator
     assert s1["assessed"] == "2024-03-15"
     assert s1["adm1"] == "XT01"
 

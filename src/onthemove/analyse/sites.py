@@ -14,6 +14,12 @@ _LATEST_SITES = (
 )
 
 
+def need_key(sector: str | None, indicator: str) -> str:
+    """``sector.indicator`` (``wash.severity``), or the indicator alone when no sector was recorded: one key
+    per sector, so that several sectors assessed with the same indicator do not overwrite each other."""
+    return f"{sector}.{indicator}" if sector else indicator
+
+
 def sites_with_needs(
     store: Store,
     *,
@@ -43,13 +49,13 @@ def sites_with_needs(
     assessed: dict[str, Any] = {}
     if ids:
         latest = store.fetch(
-            "SELECT site_id, indicator, value, date FROM (SELECT a.*, row_number() OVER "
-            "(PARTITION BY a.site_id, a.indicator ORDER BY a.date DESC) AS rn FROM site_assessments a "
-            "WHERE list_contains($ids, a.site_id)) latest WHERE rn = 1",
+            "SELECT site_id, sector, indicator, value, date FROM (SELECT a.*, row_number() OVER "
+            "(PARTITION BY a.site_id, a.sector, a.indicator ORDER BY a.date DESC, a.batch_id DESC) AS rn "
+            "FROM site_assessments a WHERE list_contains($ids, a.site_id)) latest WHERE rn = 1",
             {"ids": ids},
         )
-        for site_id, indicator, value, date in latest:
-            needs[site_id][indicator] = float(value)
+        for site_id, sector, indicator, value, date in latest:
+            needs[site_id][need_key(sector, indicator)] = float(value)
             assessed[site_id] = max(assessed.get(site_id, date), date)
     for r in rows:
         r["needs"] = needs[r["site_id"]]

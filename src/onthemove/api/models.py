@@ -157,7 +157,9 @@ class SiteOut(BaseModel):
     individuals: int | None
     latitude: float | None
     longitude: float | None
-    needs: dict[str, float] = Field(description="indicator -> its latest assessed value")
+    needs: dict[str, float] = Field(
+        description="`sector.indicator` (or the indicator alone when no sector was recorded) -> its latest value"
+    )
     assessed: dt.date | None
 
 
