@@ -400,7 +400,14 @@
   function needsText(site) {
     var keys = Object.keys(site.needs || {}).sort();
     if (!keys.length) { return "not assessed"; }
-    var text = keys.map(function (k) { return k.replace(/_/g, " ") + " " + fmt.format(site.needs[k]); }).join(", ");
+    // keys are `sector.indicator`: when every key shares one indicator (Demoland: severity), name the sector only
+    var indicators = keys.map(function (k) { return k.split(".").slice(-1)[0]; });
+    var oneIndicator = indicators.every(function (i) { return i === indicators[0]; }) && keys[0].indexOf(".") > 0;
+    var text = keys.map(function (k) {
+      var label = oneIndicator ? k.split(".")[0] : k.replace(".", ": ");
+      return label.replace(/_/g, " ") + " " + fmt.format(site.needs[k]);
+    }).join(", ");
+    if (oneIndicator) { text = indicators[0].replace(/_/g, " ") + ": " + text; }
     return site.assessed ? text + " (assessed " + site.assessed + ")" : text;
   }
 
