@@ -246,7 +246,8 @@ def test_well_formed_csv_is_read_whole(table: tuple[list[str], list[list[str]]])
         assert source.headers == [h.strip() for h in headers]
         con = duckdb.connect()
         n = source.stage(con, "raw")
-        kept = [r for r in rows if any(c != "" for c in r)]
+        # a row of empty cells is no row; nor is a line of nothing but spaces (a one-column row of spaces)
+        kept = [r for r in rows if any(c != "" for c in r) and not (len(r) == 1 and r[0].strip(" ") == "")]
         assert n == len(kept)
         got = con.execute(f'SELECT * EXCLUDE ({ROW}) FROM "raw" ORDER BY {ROW}').fetchall()
         assert [[c or "" for c in r] for r in got] == kept
