@@ -34,6 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "port `onthemove serve` listens on", int),
     Setting("workers", 1, "server processes (more than one needs a PostgreSQL store)", int),
     Setting("suppression_threshold", 10, "counts below this are blanked for anonymous users and partners", int),
+    Setting("result_cache", 256, "query results the server keeps until the data change (0: off)", int),
     Setting("log_level", "info", "debug, info, warning or error"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -24,8 +24,8 @@ DESCRIPTION = (
 )
 
 
-def create_app(store_location: str, *, suppression_threshold: int = 10) -> FastAPI:
-    ctx = StoreContext(str(store_location), suppression_threshold)
+def create_app(store_location: str, *, suppression_threshold: int = 10, result_cache: int = 256) -> FastAPI:
+    ctx = StoreContext(str(store_location), suppression_threshold, result_cache)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

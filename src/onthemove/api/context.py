@@ -1,24 +1,71 @@
-"""One store per app, shared by the worker threads under a lock (DuckDB allows one writer per process)."""
+"""One store per app, shared by the worker threads under a lock (DuckDB allows one writer per process), and a
+small cache of query results that is dropped whenever the store's data change."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from fastapi import Request
 
 from onthemove.store import Store, open_store
+from onthemove.store.batches import data_version
+
+T = TypeVar("T")
+
+
+class ResultCache:
+    """The last ``size`` results by key, valid for one data version of the store.
+
+    Every change to the records goes through a batch (load, supersede, rollback), so the batch registry's
+    ``data_version`` says when cached aggregates went stale; the whole cache is dropped then. Dashboards ask
+    the same few aggregates again and again, so most requests are answered without touching the data.
+    ``size`` 0 turns caching off.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 0:
+            raise ValueError("the result cache size must be 0 (off) or more")
+        self.size = size
+        self._lock = threading.Lock()
+        self._version: Hashable = None
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, version: Hashable, key: Hashable, compute: Callable[[], T]) -> T:
+        if self.size == 0:
+            return compute()
+        with self._lock:
+            if version != self._version:
+                self._entries.clear()
+                self._version = version
+            elif key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]  # type: ignore[no-any-return]
+        value = compute()  # outside the cache's lock; the caller holds the store's
+        with self._lock:
+            self.misses += 1
+            if version == self._version:
+                self._entries[key] = value
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return value
 
 
 class StoreContext:
     """Opens the store on first use and hands it to one request at a time."""
 
-    def __init__(self, location: str, suppression_threshold: int) -> None:
+    def __init__(self, location: str, suppression_threshold: int, result_cache: int = 256) -> None:
         if suppression_threshold < 1:
             raise ValueError("the suppression threshold must be at least 1")
         self.location = location
         self.threshold = suppression_threshold
+        self.cache = ResultCache(result_cache)
         self._lock = threading.Lock()
         self._store: Store | None = None
 
@@ -28,6 +75,12 @@ class StoreContext:
             if self._store is None:
                 self._store = open_store(self.location)
             yield self._store
+
+    def cached(self, store: Store, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, or its result from an earlier request while the data have not changed since."""
+        if self.cache.size == 0:
+            return compute()
+        return self.cache.get(data_version(store), key, compute)
 
     def close(self) -> None:
         with self._lock:

@@ -227,11 +227,13 @@ def totals(
     )
     if who.redacted:
         with ctx.store() as store:
-            redacted = redacted_totals(store, q, ctx.threshold)
+            redacted = ctx.cached(
+                store, ("totals", repr(q), ctx.threshold), lambda: redacted_totals(store, q, ctx.threshold)
+            )
         table, threshold, suppressed = redacted.table, redacted.threshold, redacted.suppressed
     else:
         with ctx.store() as store:
-            table = query_module.run(store, q)
+            table = ctx.cached(store, ("totals", repr(q)), lambda: query_module.run(store, q))
         threshold, suppressed = None, 0
     return Totals(
         rows=table.slice(offset, limit).to_pylist(),

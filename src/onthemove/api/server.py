@@ -14,6 +14,7 @@ from onthemove.api.app import create_app
 from onthemove.store import ENV_STORE, resolve_location
 
 ENV_THRESHOLD = "ONTHEMOVE_SUPPRESSION_THRESHOLD"
+ENV_CACHE = "ONTHEMOVE_RESULT_CACHE"
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
 
 
@@ -49,7 +50,11 @@ def configure_logging(level: str = "info") -> None:
 def app_from_env() -> FastAPI:
     """The app factory each uvicorn worker calls: the store comes from ONTHEMOVE_STORE."""
     configure_logging(os.environ.get("ONTHEMOVE_LOG_LEVEL", "info"))
-    return create_app(resolve_location(None), suppression_threshold=int(os.environ.get(ENV_THRESHOLD, "10")))
+    return create_app(
+        resolve_location(None),
+        suppression_threshold=int(os.environ.get(ENV_THRESHOLD, "10")),
+        result_cache=int(os.environ.get(ENV_CACHE, "256")),
+    )
 
 
 def serve(
@@ -59,6 +64,7 @@ def serve(
     workers: int = 1,
     log_level: str = "info",
     suppression_threshold: int = 10,
+    result_cache: int = 256,
 ) -> None:
     import uvicorn
 
@@ -73,11 +79,12 @@ def serve(
         )
     configure_logging(log_level)
     if workers == 1:
-        app = create_app(where, suppression_threshold=suppression_threshold)
+        app = create_app(where, suppression_threshold=suppression_threshold, result_cache=result_cache)
         uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
         return
     os.environ[ENV_STORE] = where
     os.environ[ENV_THRESHOLD] = str(suppression_threshold)
+    os.environ[ENV_CACHE] = str(result_cache)
     os.environ["ONTHEMOVE_LOG_LEVEL"] = log_level
     uvicorn.run(
         "onthemove.api.server:app_from_env",

@@ -393,6 +393,7 @@ def serve(
             workers=s["workers"],
             log_level=s["log_level"],
             suppression_threshold=s["suppression_threshold"],
+            result_cache=s["result_cache"],
         )
 
 

@@ -103,3 +103,11 @@ def _records_using_places_of(store: Store, batch_id: str) -> int:
         row = store.fetch_one(f"SELECT count(*) FROM {table} WHERE {where}", {"id": batch_id})
         total += int(row[0]) if row else 0
     return total
+
+
+def data_version(store: Store) -> tuple[Any, ...]:
+    """Changes whenever records are loaded, superseded or rolled back: every such change is a batch, and a
+    batch loaded again after a rollback gets a new ``loaded_at``. (Edits made with SQL outside onthemove are
+    not seen.)"""
+    row = store.fetch_one("SELECT count(*), max(loaded_at), count(*) FILTER (WHERE status = 'loaded') FROM batches")
+    return tuple(row) if row else ()
