@@ -46,7 +46,7 @@ class ResultCache:
             elif key in self._entries:
                 self._entries.move_to_end(key)
                 self.hits += 1
-                return self._entries[key]  # type: ignore[no-any-return]
+                return self._entries[key]
         value = compute()  # outside the cache's lock; the caller holds the store's
         with self._lock:
             self.misses += 1
