@@ -25,7 +25,7 @@ run: install
 	$(OTM) --store $(STORE) demo --if-empty
 	$(OTM) --store $(STORE) summary
 	$(OTM) --store $(STORE) alerts
-	$(OTM) --store $(STORE) serve
+	ONTHEMOVE_TRIGGERS=examples/demoland/triggers.yaml $(OTM) --store $(STORE) serve
 
 lint: install
 	.venv/bin/ruff check src tests bench

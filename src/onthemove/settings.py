@@ -35,6 +35,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("workers", 1, "server processes (more than one needs a PostgreSQL store)", int),
     Setting("suppression_threshold", 10, "counts below this are blanked for anonymous users and partners", int),
     Setting("result_cache", 256, "query results the server keeps until the data change (0: off)", int),
+    Setting("triggers", "", "YAML file of early-warning triggers shown by the server (empty: none)"),
     Setting("log_level", "info", "debug, info, warning or error"),
 )
 BY_NAME = {s.name: s for s in SETTINGS}

@@ -49,9 +49,15 @@ def test_openapi_is_precise() -> None:
         "/api/v1/batches/{batch_id}/rollback",
         "/api/v1/exports/{kind}.csv",
         "/api/v1/exports/{kind}.hxl.csv",
+        "/api/v1/forecasts/{kind}",
+        "/api/v1/triggers",
     ):
         assert path in paths, path
     totals = paths["/api/v1/totals/{kind}"]["get"]["responses"]
     assert totals["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Totals"}
     assert totals["403"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorBody"}
     assert "HTTPBearer" in document["components"]["securitySchemes"]
+    for path, schema in (("/api/v1/forecasts/{kind}", "Forecasts"), ("/api/v1/triggers", "TriggerStatuses")):
+        responses = paths[path]["get"]["responses"]
+        assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+        assert paths[path]["get"]["tags"] == ["foresight"]

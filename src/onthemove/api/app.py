@@ -11,6 +11,8 @@ from fastapi import FastAPI, Request, Response
 
 from onthemove.api import errors
 from onthemove.api.context import StoreContext
+from onthemove.api.foresight_routes import check_triggers_file
+from onthemove.api.foresight_routes import router as foresight_router
 from onthemove.api.routes import router
 from onthemove.api.session import router as session_router
 from onthemove.api.version import VERSION
@@ -24,8 +26,15 @@ DESCRIPTION = (
 )
 
 
-def create_app(store_location: str, *, suppression_threshold: int = 10, result_cache: int = 256) -> FastAPI:
+def create_app(
+    store_location: str,
+    *,
+    suppression_threshold: int = 10,
+    result_cache: int = 256,
+    triggers_file: str | None = "",
+) -> FastAPI:
     ctx = StoreContext(str(store_location), suppression_threshold, result_cache)
+    triggers = check_triggers_file(triggers_file)  # a wrong file stops here, before the server starts
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -36,8 +45,10 @@ def create_app(store_location: str, *, suppression_threshold: int = 10, result_c
 
     app = FastAPI(title="onthemove", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.store_context = ctx
+    app.state.triggers_file = triggers
     errors.install(app)
     app.include_router(router)
+    app.include_router(foresight_router)
     app.include_router(session_router)
 
     @app.middleware("http")

@@ -15,6 +15,7 @@ from onthemove.store import ENV_STORE, resolve_location
 
 ENV_THRESHOLD = "ONTHEMOVE_SUPPRESSION_THRESHOLD"
 ENV_CACHE = "ONTHEMOVE_RESULT_CACHE"
+ENV_TRIGGERS = "ONTHEMOVE_TRIGGERS"
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
 
 
@@ -54,6 +55,7 @@ def app_from_env() -> FastAPI:
         resolve_location(None),
         suppression_threshold=int(os.environ.get(ENV_THRESHOLD, "10")),
         result_cache=int(os.environ.get(ENV_CACHE, "256")),
+        triggers_file=os.environ.get(ENV_TRIGGERS, ""),
     )
 
 
@@ -65,6 +67,7 @@ def serve(
     log_level: str = "info",
     suppression_threshold: int = 10,
     result_cache: int = 256,
+    triggers_file: str = "",
 ) -> None:
     import uvicorn
 
@@ -79,12 +82,18 @@ def serve(
         )
     configure_logging(log_level)
     if workers == 1:
-        app = create_app(where, suppression_threshold=suppression_threshold, result_cache=result_cache)
+        app = create_app(
+            where,
+            suppression_threshold=suppression_threshold,
+            result_cache=result_cache,
+            triggers_file=triggers_file,
+        )
         uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
         return
     os.environ[ENV_STORE] = where
     os.environ[ENV_THRESHOLD] = str(suppression_threshold)
     os.environ[ENV_CACHE] = str(result_cache)
+    os.environ[ENV_TRIGGERS] = triggers_file
     os.environ["ONTHEMOVE_LOG_LEVEL"] = log_level
     uvicorn.run(
         "onthemove.api.server:app_from_env",

@@ -378,12 +378,15 @@ def serve(
     host: Annotated[str | None, typer.Option(help="address to listen on [setting: host]")] = None,
     port: Annotated[int | None, typer.Option(help="port [setting: port]")] = None,
     workers: Annotated[int | None, typer.Option(help="processes; >1 needs PostgreSQL [setting: workers]")] = None,
+    triggers: Annotated[
+        str | None, typer.Option(help="YAML file of early-warning triggers to show [setting: triggers]")
+    ] = None,
 ) -> None:
     """Serve the REST API (and the dashboard) on the store; stops with Ctrl-C."""
     from onthemove.api.server import serve as run_server
     from onthemove.store.postgres_engine import redact
 
-    s = load({"store": state.settings["store"], "host": host, "port": port, "workers": workers})
+    s = load({"store": state.settings["store"], "host": host, "port": port, "workers": workers, "triggers": triggers})
     console.print(f"serving {redact(s['store'])} on http://{s['host']}:{s['port']}/ (API docs at /docs)")
     with user_errors():
         run_server(
@@ -394,6 +397,7 @@ def serve(
             log_level=s["log_level"],
             suppression_threshold=s["suppression_threshold"],
             result_cache=s["result_cache"],
+            triggers_file=s["triggers"],
         )
 
 
