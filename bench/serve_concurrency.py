@@ -530,7 +530,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print_table(runs, args.connections)
     ours, peer = runs[0], max(peers, key=lambda r: r["rps"])
     rps_ratio, p95_ratio, meets = compare(ours, peer, args)  # judged without the cache: same work per request
-    print(f"with the result cache (the default): {cached['rps'] / max(peer['rps'], 1e-9):.0f}x the peer's req/s")
+    if peer["rps"]:
+        print(f"with the result cache (the default): {cached['rps'] / peer['rps']:.0f}x the peer's req/s")
+    else:
+        print(f"with the result cache (the default): {cached['rps']:.1f} req/s; the peer completed none")
 
     profile = None
     if not args.no_profile:
