@@ -636,7 +636,7 @@ def audit_list(
 
 
 # the foresight commands live in modules of their own and add themselves to ``app``
-from onthemove.cli import backtest_cmd, forecast_cmd, index_cmd, triggers_cmd  # noqa: E402, F401
+from onthemove.cli import backtest_cmd, forecast_cmd, index_cmd, simulate_cmd, triggers_cmd  # noqa: E402, F401
 
 if __name__ == "__main__":  # pragma: no cover
     app()
