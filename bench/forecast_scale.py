@@ -59,7 +59,8 @@ from ingest_hxl import OUT
 HORIZON = 6
 INTERVAL = 80
 PER_REGION = 20
-PAGE = 4096
+PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 # --- the data ------------------------------------------------------------------------------------------------
@@ -151,27 +152,55 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+def _cpu(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class TreeSampler:
-    """The largest sum of resident memory over this process and all its descendants, sampled every 0.2 s."""
+    """Over this process and all its descendants, sampled every 0.2 s: the largest sum of resident memory
+    (``peak``), and the CPU seconds used while sampling (``cpu``: each process's last reading less its first;
+    a process that lived less than a sample is missed). The machine may be shared: CPU seconds say how much
+    work a run did whatever else was running, the wall time how long it took."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval, self.peak = interval, 0
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    @property
+    def cpu(self) -> float:
+        return sum(self._last[p] - self._first.get(p, 0.0) for p in self._last)
+
+    def _sample(self, root: int, first: bool) -> None:
+        seen: set[int] = set()
+        todo, total = [root], 0
+        while todo:
+            pid = todo.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            total += _rss(pid)
+            used = _cpu(pid)
+            if first:
+                self._first[pid] = used
+            self._last[pid] = max(self._last.get(pid, 0.0), used)
+            todo += _children(pid)
+        self.peak = max(self.peak, total)
+
     def _run(self) -> None:
         root = os.getpid()
-        while not self._stop.is_set():
-            seen, todo, total = set(), [root], 0
-            while todo:
-                pid = todo.pop()
-                if pid in seen:
-                    continue
-                seen.add(pid)
-                total += _rss(pid)
-                todo += _children(pid)
-            self.peak = max(self.peak, total)
-            self._stop.wait(self.interval)
+        self._sample(root, first=True)
+        while not self._stop.wait(self.interval):
+            self._sample(root, first=False)
+        self._sample(root, first=False)
 
     def __enter__(self) -> TreeSampler:
         self._thread.start()
@@ -295,6 +324,7 @@ def worker(mode: str, panel_file: Path, out_file: Path, horizon: int, cores: int
             raise SystemExit(f"unknown worker mode {mode!r}")
     info["peak_rss"] = _maxrss()
     info["peak_tree_rss"] = sampler.peak
+    info["cpu_seconds"] = sampler.cpu
     info["forecasts"] = len(result)
     result.to_parquet(out_file, index=False)
     return info
@@ -353,6 +383,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument(
         "--rtol", type=float, default=1e-5, help="relative tolerance for 'the same forecasts' (Spark's are float32)"
     )
+    ap.add_argument("--table", action="store_true", help="print the table of the last run (bench/out) and stop")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--panel", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -361,6 +392,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         info = worker(args.worker, args.panel, args.out, args.horizon, args.spark_cores)
         print(json.dumps(info), flush=True)
         return info
+    if args.table:
+        last = json.loads((OUT / "forecast_scale.json").read_text(encoding="utf-8"))
+        print_table(last)
+        return last
 
     panel_file, made = ensure_panel(args.series, args.years, args.seed)
     if made is not None:
@@ -391,20 +426,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for other in ("spark-stats", "local-parallel"):
         if other in results["runs"]:
             checks[other] = compare(results["runs"]["local-stats"]["out"], results["runs"][other]["out"])
-    results["checks"] = checks
+            worst = max(checks[other][f"{c}_max_rel"] for c in ("mean", "lo", "hi"))
+            checks[other]["same"] = checks[other]["unmatched"] == 0 and worst <= args.rtol
+    results["checks"], results["rtol"], results["spark_cores"] = checks, args.rtol, args.spark_cores
+    path = OUT / "forecast_scale.json"
+    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print_table(results)
+    print(f"\nresults: {path}")
+    return results
 
+
+def print_table(results: dict[str, Any]) -> None:
+    series, months, horizon = results["series"], results["months"], results["horizon"]
     print(
-        f"\n{args.series:,} synthetic monthly series x {12 * args.years} months, {args.horizon} months ahead, "
-        f"{INTERVAL}% intervals, {os.cpu_count()} CPUs"
+        f"\n{series:,} synthetic monthly series x {months} months, {horizon} months ahead, "
+        f"{INTERVAL}% intervals, {results['cpus']} CPUs"
     )
     labels = {
         "local-stats": ("in-process", "ETS+ARIMA+Theta", "models.statistical, n_jobs=1"),
         "local-parallel": ("in-process", "ETS+ARIMA+Theta", "same StatsForecast, n_jobs=-1"),
         "local-lgbm": ("in-process", "LightGBM", "models.lightgbm, 1 model per step + calibration"),
-        "spark-stats": ("Spark local", "ETS+ARIMA+Theta", f"StatsForecast via fugue, local[{args.spark_cores}]"),
+        "spark-stats": (
+            "Spark local",
+            "ETS+ARIMA+Theta",
+            f"StatsForecast via fugue, local[{results.get('spark_cores', '?')}]",
+        ),
     }
     head = (
-        f"{'engine':<12} {'models':<16} {'wall s':>8} {'series/s':>9} {'peak RSS MiB':>13} {'tree RSS MiB':>13}  note"
+        f"{'engine':<12} {'models':<16} {'wall s':>8} {'CPU s':>8} {'series/s':>9} {'peak RSS MiB':>13} "
+        f"{'tree RSS MiB':>13} {'load':>5}  note"
     )
     print(head)
     print("-" * len(head))
@@ -413,28 +463,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tree = info.get("peak_tree_rss", 0) / 2**20
         rate = info["series"] / info["seconds"] if info["seconds"] else float("nan")
         extra = f"; Spark {info['spark']}, session start {info['spark_start_seconds']:.1f}s" if "spark" in info else ""
+        cpu = info.get("cpu_seconds", float("nan"))
         print(
-            f"{engine:<12} {what:<16} {info['seconds']:>8.1f} {rate:>9.1f} {info['peak_rss'] / 2**20:>13,.0f} "
-            f"{tree:>13,.0f}  {note}{extra} (process {info['process_seconds']:.1f}s)"
+            f"{engine:<12} {what:<16} {info['seconds']:>8.1f} {cpu:>8.1f} {rate:>9.1f} "
+            f"{info['peak_rss'] / 2**20:>13,.0f} {tree:>13,.0f} {info.get('load_average', float('nan')):>5.2f}  "
+            f"{note}{extra} (process {info['process_seconds']:.1f}s)"
         )
-    if "local-stats" in results["runs"] and "local-lgbm" in results["runs"]:
-        total = results["runs"]["local-stats"]["seconds"] + results["runs"]["local-lgbm"]["seconds"]
-        print(f"{'in-process':<12} {'both':<16} {total:>8.1f} {args.series / total:>9.1f}")
+    runs = results["runs"]
+    if "local-stats" in runs and "local-lgbm" in runs:
+        total = runs["local-stats"]["seconds"] + runs["local-lgbm"]["seconds"]
+        print(f"{'in-process':<12} {'both':<16} {total:>8.1f} {'':>8} {series / total:>9.1f}")
     print("LightGBM on Spark: not run (mlforecast's DistributedMLForecast needs SynapseML on Spark; not installed)")
-    for other, c in checks.items():
-        worst = max(c["mean_max_rel"], c["lo_max_rel"], c["hi_max_rel"])
-        same = c["unmatched"] == 0 and worst <= args.rtol
+    print("load: the 1-minute load average when the run ended (other work on the machine shows in the wall times)")
+    for other, c in results.get("checks", {}).items():
         print(
             f"\nlocal-stats vs {other}: {c['rows']:,} forecasts, {c['unmatched']} unmatched; largest relative "
             f"difference mean {c['mean_max_rel']:.2e}, lo {c['lo_max_rel']:.2e}, hi {c['hi_max_rel']:.2e}; "
             f"bit-identical: mean {c['mean_identical']:.1%}, lo {c['lo_identical']:.1%}, hi {c['hi_identical']:.1%} "
-            f"-> {'the same forecasts' if same else 'DIFFERENT'} (rtol {args.rtol:g})"
+            f"-> {'the same forecasts' if c['same'] else 'DIFFERENT'} (rtol {results.get('rtol', 1e-5):g})"
         )
-        c["same"] = same
-    path = OUT / "forecast_scale.json"
-    path.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    print(f"\nresults: {path}")
-    return results
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -154,15 +155,21 @@ def run_flee(case: str, seed: int, rerun: bool) -> dict[str, Any]:
         args += [str(SHARED / "rulesets" / "simsetting.yml"), str(seed)]
         print(f"running Flee 3.1 on {case} (minutes) ...", flush=True)
         started = time.perf_counter()
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with out_csv.open("w") as fh, (work / "err.log").open("w") as err:
             subprocess.run(args, cwd=work, stdout=fh, stderr=err, check=True)
         seconds = time.perf_counter() - started
-        timing.write_text(
-            json.dumps({"seconds": seconds, "seed": seed, "load": os.getloadavg(), "cpus": os.cpu_count()}),
-            encoding="utf-8",
-        )
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        info = {"seconds": seconds, "cpu_seconds": cpu, "seed": seed, "load": os.getloadavg(), "cpus": os.cpu_count()}
+        timing.write_text(json.dumps(info), encoding="utf-8")
     info = json.loads(timing.read_text(encoding="utf-8"))
-    result: dict[str, Any] = {"seconds": float(info["seconds"]), "seed": info.get("seed"), "load": info.get("load")}
+    result: dict[str, Any] = {
+        "seconds": float(info["seconds"]),
+        "cpu_seconds": info.get("cpu_seconds"),
+        "seed": info.get("seed"),
+        "load": info.get("load"),
+    }
     result["ard"] = flee_out_ard(str(out_csv))
     script = FLEE_VENV / "lib" / "python3.11" / "site-packages" / "flee" / "postprocessing"
     script = script / "extract-validation-results.py"
@@ -201,8 +208,15 @@ def ours(case: str, repeat: int) -> dict[str, Any]:
         def once(rules: Any = rules) -> Any:
             return run_case(prepare(SHARED / case), rules)
 
+        cpu = time.process_time()
         seconds, run = best_of(once, repeat)
-        out[label] = {"seconds": seconds, "ard": run.scores.ard, "ard_by_day": run.scores.ard_by_day.tolist()}
+        cpu = (time.process_time() - cpu) / repeat
+        out[label] = {
+            "seconds": seconds,
+            "cpu_seconds": cpu,
+            "ard": run.scores.ard,
+            "ard_by_day": run.scores.ard_by_day.tolist(),
+        }
     return out
 
 
@@ -340,18 +354,24 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         results["cases"][c] = row
 
     print(f"\nonthemove vs Flee 3.1 on the shared Flee conflicts, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
-    print(f"{'conflict':<12} {'Flee ARD':>9} {'flee3 port':>11} {'onthemove':>10} {'Flee s':>9} {'ours s':>8} {'x':>7}")
+    head = f"{'conflict':<12} {'Flee ARD':>9} {'flee3 port':>11} {'onthemove':>10} {'Flee s':>9} {'ours s':>8} {'x':>6}"
+    print(head + f" {'Flee cpu':>9} {'ours cpu':>9} {'x cpu':>6}")
     for c in cases:
         row = results["cases"][c]
         f = row.get("flee", {})
         o = row["ours"]
         ratio = f["seconds"] / o["onthemove"]["seconds"] if f else float("nan")
+        cpu_f = f.get("cpu_seconds") if f else None
+        cpu_ratio = cpu_f / o["onthemove"]["cpu_seconds"] if cpu_f else float("nan")
         row["speedup"] = ratio
+        row["speedup_cpu"] = cpu_ratio
         fa = f"{f['ard']:.4f}" if f else "-"
         fs = f"{f['seconds']:.1f}" if f else "-"
+        fc = f"{cpu_f:.1f}" if cpu_f else "-"
         print(
             f"{c:<12} {fa:>9} {o['flee3']['ard']:>11.4f} {o['onthemove']['ard']:>10.4f} {fs:>9} "
-            f"{o['onthemove']['seconds']:>8.3f} {ratio:>7.0f}"
+            f"{o['onthemove']['seconds']:>8.3f} {ratio:>6.0f} {fc:>9} {o['onthemove']['cpu_seconds']:>9.3f} "
+            f"{cpu_ratio:>6.0f}"
         )
         if f and f.get("ard_flee_script") is not None:
             print(f"{'':<12} (Flee's own script: {f['ard_flee_script']:.4f})")

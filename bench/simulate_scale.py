@@ -7,10 +7,9 @@ The graph is ``graph.synthetic``: locations scattered over a 20 x 20 degree squa
 (roads 1.3 x the great-circle distance, at least 10 km), 2% of them camps on the eastern edge (foreign,
 capacities 20,000 to 200,000), 5% conflict zones from day 0. The people start in the conflict zones and towns
 (in proportion to their population) on day 0, and 1% more arrive in the conflict zones every day. Every day
-is timed (the first is the warm-up, not counted): mean, median and slowest per day, with the number of people
-on routes and in camps.
-No peer: Flee cannot hold 10 million agents on this machine (about 1 KB each). Results go to
-bench/out/simulate_scale.json.
+is timed (the first is the warm-up, not counted): mean, median and slowest per day, with the CPU time per day
+and the number of people on routes and in camps. No peer: Flee keeps a Python object per person (about 0.8 KB
+each in its Mali run), some 8 GB for 10 million. Results go to bench/out/simulate_scale.json.
 """
 
 from __future__ import annotations
@@ -47,11 +46,14 @@ def run(locations: int, people: int, days: int, mode: str, rules_name: str, seed
     sim = Simulation(g, rules, inputs, rng)
     sim._add_fresh(np.arange(g.n_nodes), initial)
     per_day: list[float] = []
+    cpu_day: list[float] = []
     for t in range(days):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         sim.step(float(inputs.new_people[t]) if inputs.new_people is not None else None, [])
         per_day.append(time.perf_counter() - t0)
+        cpu_day.append(time.process_time() - c0)
     counted = per_day[1:] or per_day
+    cpu_counted = cpu_day[1:] or cpu_day
     camps = g.camp_index
     total = sim.total()
     return {
@@ -66,6 +68,7 @@ def run(locations: int, people: int, days: int, mode: str, rules_name: str, seed
         "day_mean": statistics.mean(counted),
         "day_median": statistics.median(counted),
         "day_max": max(counted),
+        "day_cpu_mean": statistics.mean(cpu_counted),
         "days": days,
     }
 
@@ -81,13 +84,14 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = ap.parse_args(argv)
     rows = []
     print(f"{args.locations:,} locations, {args.people:,} people, {args.days} days, {os.cpu_count()} CPUs")
-    print(f"{'mode':<11} {'routes':>7} {'mean s/day':>11} {'median':>8} {'max':>8} {'on routes':>11} {'in camps':>11}")
+    head = f"{'mode':<11} {'routes':>7} {'mean s/day':>11} {'median':>8} {'max':>8} {'cpu s/day':>10}"
+    print(head + f" {'on routes':>11} {'in camps':>11}")
     for mode in [m.strip() for m in args.modes.split(",") if m.strip()]:
         r = run(args.locations, args.people, args.days, mode, args.rules, args.seed)
         rows.append(r)
         print(
             f"{mode:<11} {r['routes']:>7,} {r['day_mean']:>11.3f} {r['day_median']:>8.3f} {r['day_max']:>8.3f} "
-            f"{r['on_routes']:>11,.0f} {r['in_camps']:>11,.0f}"
+            f"{r['day_cpu_mean']:>10.3f} {r['on_routes']:>11,.0f} {r['in_camps']:>11,.0f}"
         )
         assert abs(r["people_end"] - (args.people * (1 + 0.01 * args.days))) < 1e-6 * args.people + 1
     print(f"load average {os.getloadavg()[0]:.1f} (the machine is shared; times include it)")

