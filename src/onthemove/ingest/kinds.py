@@ -131,7 +131,40 @@ DRIVER_EVENTS = Kind(
     "drivers of displacement: conflict events, rainfall, hazards, prices",
 )
 
-KINDS: dict[str, Kind] = {k.name: k for k in (DISPLACEMENT, MOVEMENTS, SITES, SITE_ASSESSMENTS, DRIVER_EVENTS)}
+VALUE_TYPES = ("baseline", "target", "actual")
+
+INDICATOR_VALUES = Kind(
+    "indicator_values",
+    "indicator_values",
+    (
+        Field(
+            "indicator", "text", required=True, hxl="#indicator+code", help="indicator code in the results framework"
+        ),
+        Field(
+            "value_type",
+            "text",
+            required=True,
+            choices=VALUE_TYPES,
+            hxl="#indicator+type",
+            help="baseline, target or actual",
+        ),
+        Field(
+            "period_start", "date", required=True, hxl="#date+start", help="first day of the period the value is for"
+        ),
+        Field("period_end", "date", hxl="#date+end", help="last day of the period (default: end of the start's month)"),
+        Field("place", "pcode", hxl="#adm+code", help="P-code the value is for (empty: the whole programme)"),
+        *_disagg,
+        Field("population_group", "text", default="all", choices=("all", *GROUPS), hxl="#x_population+type"),
+        Field("disability", "text", default="all", choices=("all", "with", "without"), hxl="#x_disability"),
+        Field("value", "float", required=True, hxl="#indicator+value+num", help="the value, in the indicator's unit"),
+        Field("comment", "text", hxl="#description", help="where the figure comes from, caveats"),
+    ),
+    "reported indicator values: baselines, targets and actuals per period, place and disaggregation",
+)
+
+KINDS: dict[str, Kind] = {
+    k.name: k for k in (DISPLACEMENT, MOVEMENTS, SITES, SITE_ASSESSMENTS, DRIVER_EVENTS, INDICATOR_VALUES)
+}
 
 
 def get_kind(name: str) -> Kind:
