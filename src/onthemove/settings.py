@@ -34,9 +34,25 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("port", 8000, "port `onthemove serve` listens on", int),
     Setting("workers", 1, "server processes (more than one needs a PostgreSQL store)", int),
     Setting("suppression_threshold", 10, "counts below this are blanked for anonymous users and partners", int),
+    Setting("disclosure_k", 5, "k-anonymity microdata must reach before release (onthemove disclose)", int),
+    Setting("disclosure_l", 2, "distinct l-diversity of each sensitive attribute within a group of records", int),
+    Setting(
+        "disclosure_risk_ceiling", 0.03, "highest global re-identification risk of released microdata (0: off)", float
+    ),
+    Setting("disclosure_suppression_cap", 0.05, "largest share of records local suppression may remove", float),
     Setting("result_cache", 256, "query results the server keeps until the data change (0: off)", int),
     Setting("triggers", "", "YAML file of early-warning triggers shown by the server (empty: none)"),
     Setting("log_level", "info", "debug, info, warning or error"),
+    Setting(
+        "results_framework",
+        "",
+        "framework files extending the default results framework, comma-separated (empty: the default only)",
+    ),
+    Setting(
+        "iati_schemas",
+        "",
+        "folder with the IATI 2.03 XSD (IATI-Schemas, branch version-2.03; empty: ../shared/standards/iati if there)",
+    ),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -43,7 +43,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 
 def test_every_batch_loads_without_rejections(loaded: tuple[Store, list[BatchReport]]) -> None:
     store, reports = loaded
-    assert len(reports) == 10
+    assert len(reports) == 11  # gazetteer (4), sites, stocks, movements, rainfall, conflict, assessments, indicator values
     for r in reports:
         assert r.status == "loaded", r.source_file
         assert r.rows_rejected == 0, (r.source_file, r.rejection_summary)
@@ -115,7 +115,7 @@ def test_summary_and_reload(loaded: tuple[Store, list[BatchReport]], tmp_path: P
     store, _ = loaded
     s = summary(store)
     assert set(s) >= {"tables", "batches", "date_range", "latest_month"}
-    assert s["batches"] == 10
+    assert s["batches"] == 11
     assert s["tables"]["movements"] > 0 and s["tables"]["driver_events"] > 0 and s["tables"]["rejections"] == 0
     assert s["date_range"] == {"start": "2023-11-01", "end": "2026-10-31"}
     assert s["latest_month"]["month"] == "2026-10"

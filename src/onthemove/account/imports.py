@@ -49,8 +49,10 @@ def import_values(
     )
     problems = []
     counts: dict[str, int] = {}
-    for row_number, code, value_type in rows:
-        ind = fw.indicators.get(code)
+    by_lower = {c.lower(): i for c, i in fw.indicators.items()}  # the store keeps codes lower-cased
+    for row_number, stored, value_type in rows:
+        ind = by_lower.get(str(stored).lower())
+        code = ind.code if ind is not None else stored
         if ind is None:
             problems.append(
                 {

@@ -98,7 +98,8 @@ def _reported(
 ) -> list[dict[str, Any]]:
     """Rows of one indicator and value type: the totals, or broken down by ``dims`` (other dimensions total)."""
     conds = ["v.indicator = $code", "v.value_type = $type"]
-    params: dict[str, Any] = {"code": code, "type": value_type}
+    # codes are stored lower-cased (ingest lowers indicator codes); framework codes compare without case
+    params: dict[str, Any] = {"code": code.lower(), "type": value_type}
     for d, total in TOTALS.items():
         conds.append(f"v.{d} <> '{total}'" if d in dims else f"v.{d} = '{total}'")
     if before is not None:
@@ -130,6 +131,52 @@ def _over_time(rows: list[dict[str, Any]], period: Period, rule: str) -> float |
     return sum(values) / len(values) if rule == "mean" else sum(values)
 
 
+def _tree(store: Store) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """Children of every place, and every place's admin level."""
+    children: dict[str, list[str]] = defaultdict(list)
+    levels: dict[str, int] = {}
+    for code, parent, lvl in store.fetch("SELECT pcode, parent_pcode, admin_level FROM places"):
+        levels[code] = int(lvl)
+        if parent is not None:
+            children[parent].append(code)
+    return children, levels
+
+
+def _rollup(
+    own: dict[str, float], targets: Sequence[str], children: dict[str, list[str]], rule: str
+) -> dict[str, float]:
+    """The value of each target place: its own if reported, else (unless ``rule`` is none) its children's
+    values, each found the same way, added (``mean``: averaged)."""
+    memo: dict[str, float | None] = {}
+
+    def value(code: str) -> float | None:
+        if code in memo:
+            return memo[code]
+        got: float | None = own.get(code)
+        if got is None and rule != "none":
+            found = [v for c in children.get(code, []) if (v := value(c)) is not None]
+            if found:
+                got = sum(found) / len(found) if rule == "mean" else sum(found)
+        memo[code] = got
+        return got
+
+    return {t: v for t in targets if (v := value(t)) is not None}
+
+
+def _targets(levels: dict[str, int], children: dict[str, list[str]], want: int, place: str | None) -> list[str]:
+    """The places at level ``want`` inside ``place`` (all of them when None)."""
+    if place is None:
+        return sorted(c for c, lvl in levels.items() if lvl == want)
+    out, todo = [], [place]
+    while todo:
+        code = todo.pop()
+        if levels.get(code) == want:
+            out.append(code)
+        elif levels.get(code, 99) < want:
+            todo.extend(children.get(code, []))
+    return sorted(out)
+
+
 def reported_actuals(
     store: Store,
     ind: Indicator,
@@ -138,47 +185,29 @@ def reported_actuals(
     place: str | None = None,
     dims: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Reported actuals per place at ``level`` (inside ``place``), by ``dims``: rows ``place, *dims, value``."""
+    """Reported actuals per place at ``level`` (inside ``place``), by ``dims``: rows ``place, *dims, value``.
+
+    Over time first, per reported place; then up the hierarchy by the indicator's rule."""
     dims = [d for d in dims if d in REPORTED_DIMENSIONS]
     rows = _reported(store, ind.code, "actual", dims)
-    want = int(level[3:])
-    by_group: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
-        if r["place"] is None:
-            continue
-        by_group[(r["place"], *[r[d] for d in dims])].append(r)
-    # time first, per reported place
-    leaf: dict[tuple[Any, ...], tuple[int, dict[str, Any], float]] = {}
-    for key, group in by_group.items():
-        value = _over_time(group, period, ind.aggregation)
-        if value is not None:
-            leaf[key] = (int(group[0]["admin_level"]), group[0], value)
-    out: dict[tuple[Any, ...], list[tuple[int, float]]] = defaultdict(list)
-    for key, (lvl, info, value) in leaf.items():
-        if lvl < want:
-            continue
-        target = info[f"adm{want}"]
-        if target is None or (
-            place is not None and place not in (info["adm0"], info["adm1"], info["adm2"], info["adm3"], info["place"])
-        ):
-            continue
-        if lvl > want and ind.aggregation == "none":
-            continue
-        out[(target, *key[1:])].append((lvl, value))
+        if r["place"] is not None:
+            groups[tuple(r[d] for d in dims)][r["place"]].append(r)
+    if not groups:
+        return []
+    children, levels = _tree(store)
+    targets = _targets(levels, children, int(level[3:]), place)
     result = []
-    for key, found in sorted(out.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        own = [v for lvl, v in found if lvl == want]
-        if own:
-            value = own[-1]
-        else:
-            nearest = min(lvl for lvl, _ in found)  # the first level below that has values
-            values = [v for lvl, v in found if lvl == nearest]
-            value = sum(values) / len(values) if ind.aggregation == "mean" else sum(values)
-        row: dict[str, Any] = {"place": key[0]}
-        for i, d in enumerate(dims):
-            row[d] = key[1 + i]
-        row["value"] = value
-        result.append(row)
+    for key, by_place in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        own = {p: v for p, g in by_place.items() if (v := _over_time(g, period, ind.aggregation)) is not None}
+        for code, value in _rollup(own, targets, children, ind.aggregation).items():
+            row: dict[str, Any] = {"place": code}
+            for i, d in enumerate(dims):
+                row[d] = key[i]
+            row["value"] = value
+            result.append(row)
+    result.sort(key=lambda r: (r["place"], *[str(r[d]) for d in dims]))
     return result
 
 
@@ -269,12 +298,16 @@ def breakdown(
         return out
     if ind.reported and dim in REPORTED_DIMENSIONS:
         if code is None:
-            rows = [r for r in _reported(store, ind.code, "actual", [dim]) if r["place"] is None]
+            own = [r for r in _reported(store, ind.code, "actual", [dim]) if r["place"] is None]
             groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
-            for r in rows:
+            for r in own:
                 groups[r[dim]].append(r)
-            values = {k: _over_time(g, period, ind.aggregation) for k, g in groups.items()}
-            return [{"key": k, "value": v} for k, v in sorted(values.items()) if v is not None]
+            found = {k: _over_time(g, period, ind.aggregation) for k, g in groups.items()}
+            if not any(v is not None for v in found.values()):  # none for the programme itself: its countries'
+                found = {}
+                for r in reported_actuals(store, ind, period, "adm0", dims=[dim]):
+                    found[r[dim]] = (found.get(r[dim]) or 0.0) + r["value"]
+            return [{"key": k, "value": v} for k, v in sorted(found.items()) if v is not None]
         rows = reported_actuals(store, ind, period, level, place=code, dims=[dim])
         return [{"key": r[dim], "value": r["value"]} for r in rows if r["place"] == code]
     return []
@@ -303,6 +336,35 @@ def monthly(
 # --- baselines and targets --------------------------------------------------------------------------------
 
 
+def _reported_refs(store: Store, ind: Indicator, value_type: str, place: str | None) -> list[tuple[Period, float]]:
+    """Imported baselines or targets for ``place`` (None: the programme) by period: the place's own value, else
+    the values of the areas inside it rolled up by the indicator's rule (as actuals are)."""
+    rows = _reported(store, ind.code, value_type)
+    by_period: dict[Period, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_period[r["period"]].append(r)
+    if not by_period:
+        return []
+    children, levels = _tree(store)
+    out = []
+    for period, group in by_period.items():
+        programme = [r for r in group if r["place"] is None]
+        if place is None and programme:
+            out.append((period, float(programme[-1]["value"])))
+            continue
+        own = {r["place"]: float(r["value"]) for r in group if r["place"] is not None}
+        if place is not None:
+            got = _rollup(own, [place], children, ind.aggregation)
+            if place in got:
+                out.append((period, got[place]))
+            continue
+        countries = _rollup(own, _targets(levels, children, 0, None), children, ind.aggregation)
+        if countries:
+            values = list(countries.values())
+            out.append((period, sum(values) / len(values) if ind.aggregation == "mean" else sum(values)))
+    return out
+
+
 def _declared(targets: Sequence[Target], place: str | None) -> list[Target]:
     """Targets stated in the framework for this place (None: programme-wide ones)."""
     return [t for t in targets if t.place == place]
@@ -312,10 +374,10 @@ def baseline(
     store: Store, fw: Framework, ind: Indicator, place: str | None, scope: Sequence[str] | None = None
 ) -> Figure | None:
     code, _ = place_level(store, place)
-    imported = [r for r in _reported(store, ind.code, "baseline") if r["place"] == code]
+    imported = _reported_refs(store, ind, "baseline", code)
     if imported:
-        last = max(imported, key=lambda r: r["period"])
-        return Figure(last["value"], last["period"].label, "reported")
+        period, value = max(imported)
+        return Figure(value, period.label, "reported")
     b = ind.baseline
     if b is None or (b.place is not None and b.place != code):
         return None
@@ -332,9 +394,7 @@ def target(store: Store, ind: Indicator, place: str | None, period: Period) -> F
     (else the last one)."""
     code, _ = place_level(store, place)
     options = [(parse_period(t.period), t.value, "framework") for t in _declared(ind.targets, code)]
-    options += [
-        (r["period"], r["value"], "reported") for r in _reported(store, ind.code, "target") if r["place"] == code
-    ]
+    options += [(p, v, "reported") for p, v in _reported_refs(store, ind, "target", code)]
     options = [o for o in options if o[1] is not None]
     if not options:
         return None

@@ -636,7 +636,16 @@ def audit_list(
 
 
 # the foresight commands live in modules of their own and add themselves to ``app``
-from onthemove.cli import backtest_cmd, forecast_cmd, index_cmd, simulate_cmd, triggers_cmd  # noqa: E402, F401
+# the results framework (account)
+from onthemove.cli import (  # noqa: E402, F401
+    backtest_cmd,
+    forecast_cmd,
+    iati_cmd,
+    index_cmd,
+    results_cmd,
+    simulate_cmd,
+    triggers_cmd,
+)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -229,6 +229,59 @@ def _assessments(rng: np.random.Generator, path: Path, world: World, sites: list
     )
 
 
+# the demo programme's output indicators (people reached with NFI kits, with WASH kits), declared in
+# examples/demoland/results.yaml
+REPORTED_INDICATORS = ("XDL-OUT-1-NFI", "XDL-OUT-2-WASH")
+
+
+def _indicator_values(rng: np.random.Generator, path: Path, world: World) -> Path:
+    """Reported values of the demo programme's output indicators (people reached with NFI kits, WASH kits):
+    actuals per region, quarter and sex for the last two years, the previous year as baseline and a target for
+    the last year, as a programme's M&E officer would import them (``onthemove results import``)."""
+    months = world.months
+    arrivals = world.flows.sum(axis=(1, 3))  # (month, destination district)
+    per_region = np.zeros((len(months), len(world.regions)))
+    for d in range(len(world.districts)):
+        per_region[:, world.region_of[d]] += arrivals[:, d]
+    last_year = months[-1].year
+    rows: list[list[Any]] = []
+    for code in REPORTED_INDICATORS:
+        yearly: dict[tuple[int, int], float] = {}
+        for r, region in enumerate(world.regions):
+            coverage = rng.uniform(0.35, 0.65)
+            for year in (last_year - 1, last_year):
+                for q in range(1, 5):
+                    idx = [t for t, m in enumerate(months) if m.year == year and (m.month - 1) // 3 + 1 == q]
+                    if not idx:
+                        continue
+                    start = dt.date(year, 3 * q - 2, 1)
+                    end = (dt.date(year + (q == 4), (3 * q) % 12 + 1, 1)) - dt.timedelta(days=1)
+                    reached = int(per_region[idx, r].sum() * coverage * rng.uniform(0.8, 1.2))
+                    women = int(reached * rng.uniform(0.5, 0.58))
+                    yearly[(r, year)] = yearly.get((r, year), 0.0) + reached
+                    for sex, value in (("total", reached), ("f", women), ("m", reached - women)):
+                        rows.append([code, "actual", start.isoformat(), end.isoformat(), region.pcode, sex, value])
+            base = int(yearly.get((r, last_year - 1), 0.0))
+            rows.append(
+                [code, "baseline", f"{last_year - 1}-01-01", f"{last_year - 1}-12-31", region.pcode, "total", base]
+            )
+            target = int(round(base * rng.uniform(1.1, 1.5), -2))
+            rows.append([code, "target", f"{last_year}-01-01", f"{last_year}-12-31", region.pcode, "total", target])
+    return _write_csv(
+        path,
+        [
+            ("Indicator", "#indicator+code"),
+            ("Value type", "#indicator+type"),
+            ("Period start", "#date+start"),
+            ("Period end", "#date+end"),
+            ("Region", "#adm1+code"),
+            ("Sex", "#x_sex"),
+            ("Value", "#indicator+value+num"),
+        ],
+        rows,
+    )
+
+
 def generate(directory: str | Path, seed: int = 7) -> dict[str, Path]:
     """Write every Demoland file into ``directory``; keys are in loading order."""
     out = Path(directory)
@@ -248,6 +301,7 @@ def generate(directory: str | Path, seed: int = 7) -> dict[str, Path]:
     files["rainfall"] = _rainfall(out / "xdl_rainfall.csv", world)
     files["conflict"] = _conflict(rng, out / "xdl_conflict_events.csv", world)
     files["site_assessments"] = _assessments(rng, out / "xdl_site_assessments.csv", world, site_list)
+    files["indicator_values"] = _indicator_values(rng, out / "xdl_indicator_values.csv", world)
     return files
 
 
@@ -259,5 +313,6 @@ KIND_OF = {
     "rainfall": "driver_events",
     "conflict": "driver_events",
     "site_assessments": "site_assessments",
+    "indicator_values": "indicator_values",
 }
 __all__ = ["ADM0", "COUNTRY", "ISO3", "KIND_OF", "generate"]

@@ -25,6 +25,7 @@ TABLES = (
     "displacement",
     "movements",
     "driver_events",
+    "indicator_values",
     "rejections",
 )
 

@@ -85,7 +85,9 @@ def mapping_from_tags(kind: Kind, tags: list[str | None], source: str = "HXL tag
             elif "name" in ts.attributes:
                 names.setdefault(target, []).append((level, col))
             continue
-        if ts.tag == "date":
+        if ts.tag == "date" and "period_start" in names_of_kind and ts.attributes & {"start", "end"}:
+            put("period_start" if "start" in ts.attributes else "period_end", col)
+        elif ts.tag == "date":
             rank = 0 if ts.attributes & {"reported", "occurred", "assessed"} else (2 if ts.attributes else 1)
             dates.append((rank, col))
         elif ts.tag in ("round", "x_round"):
@@ -111,8 +113,14 @@ def mapping_from_tags(kind: Kind, tags: list[str | None], source: str = "HXL tag
             put("latitude" if "lat" in ts.attributes else "longitude", col)
         elif ts.tag == "event":
             put("event_id" if ts.attributes & {"code", "id"} else "driver", col)
+        elif ts.tag == "indicator" and "type" in ts.attributes:
+            put("value_type", col)
         elif ts.tag == "indicator":
             put("value" if ts.attributes & {"value", "num"} else "indicator", col)
+        elif ts.tag == "x_disability":
+            put("disability", col)
+        elif ts.tag == "description":
+            put("comment", col)
         elif ts.tag in _MEASURE_TAGS:
             _measure(kind, ts, col, columns, unpivot)
     for target, (_, col) in codes.items():
