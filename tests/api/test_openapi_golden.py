@@ -51,6 +51,8 @@ def test_openapi_is_precise() -> None:
         "/api/v1/exports/{kind}.hxl.csv",
         "/api/v1/forecasts/{kind}",
         "/api/v1/triggers",
+        "/api/v1/simulation/graph",
+        "/api/v1/simulations",
     ):
         assert path in paths, path
     totals = paths["/api/v1/totals/{kind}"]["get"]["responses"]
@@ -61,3 +63,12 @@ def test_openapi_is_precise() -> None:
         responses = paths[path]["get"]["responses"]
         assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{schema}"}
         assert paths[path]["get"]["tags"] == ["foresight"]
+    graph = paths["/api/v1/simulation/graph"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert graph == {"$ref": "#/components/schemas/SimulationGraph"}
+    run = paths["/api/v1/simulations"]["post"]
+    assert run["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/SimulationRequest"
+    }
+    assert run["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Simulation"
+    }

@@ -15,6 +15,7 @@ from onthemove.api.foresight_routes import check_triggers_file
 from onthemove.api.foresight_routes import router as foresight_router
 from onthemove.api.routes import router
 from onthemove.api.session import router as session_router
+from onthemove.api.simulate_routes import router as simulate_router
 from onthemove.api.version import VERSION
 
 log = logging.getLogger("onthemove.api")
@@ -49,6 +50,7 @@ def create_app(
     errors.install(app)
     app.include_router(router)
     app.include_router(foresight_router)
+    app.include_router(simulate_router)
     app.include_router(session_router)
 
     @app.middleware("http")

@@ -170,3 +170,60 @@ def results_report(
         return
     counts = ", ".join(f"{n} {s}" for s, n in built.counts().items() if n)
     console.print(f"wrote {out} ({len(built.lines())} indicators: {counts})")
+
+
+@results_app.command("export-iati")
+def results_export_iati(
+    out: Annotated[Path, typer.Argument(help="the IATI activities XML file to write")],
+    periods: Annotated[list[str], typer.Option("--period", help="a reporting period (repeat): YYYY, YYYY-Qn, ...")],
+    files: Frameworks = None,
+    publisher_ref: Annotated[str, typer.Option(help="the publisher's IATI organisation identifier")] = "XM-DAC-47066",
+    publisher_name: Annotated[
+        str, typer.Option(help="the publisher's name")
+    ] = "International Organization for Migration",
+    schemas: Annotated[
+        str | None, typer.Option(help="folder with the IATI 2.03 XSD (default: setting iati_schemas)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Publish the framework's projects as IATI 2.03 activities with their results, and validate the file."""
+    from onthemove.account.iati_export import activities
+    from onthemove.share.iati import codes, model
+    from onthemove.share.iati.validate import validate_file
+    from onthemove.share.iati.write import write_activities
+
+    with user_errors():
+        fw = load_framework(files)
+        publisher = model.Organisation(publisher_ref, publisher_name, codes.OrganisationType.MULTILATERAL)
+        threshold = int(state.settings.get("suppression_threshold") or 10)
+        with steps("building activities", quiet=as_json):
+            export = activities(state.store(), fw, periods, publisher, threshold=threshold)
+        size = write_activities(export.activities, out)
+        verdict = validate_file(out, schemas if schemas is not None else state.settings.get("iati_schemas"))
+    summary = {
+        "file": str(out),
+        "bytes": size,
+        "activities": len(export.activities),
+        "results": sum(len(a.results) for a in export.activities),
+        "indicators": sum(len(r.indicators) for a in export.activities for r in a.results),
+        "suppressed": export.suppressed,
+        "validation": verdict.to_dict(),
+        "notes": export.notes,
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+    else:
+        console.print(
+            f"wrote {out}: {summary['activities']} activities, {summary['results']} results, "
+            f"{summary['indicators']} indicators; {export.suppressed} disaggregated values under the suppression "
+            f"threshold ({threshold}) left out"
+        )
+        console.print(
+            f"IATI 2.03 schema: [bold]{verdict.status}[/bold]" + (f" ({verdict.reason})" if verdict.reason else "")
+        )
+        for e in verdict.errors[:10]:
+            console.print(f"  {e}")
+        for note in export.notes:
+            console.print(f"  note: {note}")
+    if verdict.status == "invalid":
+        raise typer.Exit(1)

@@ -1,4 +1,5 @@
-"""``onthemove simulate``: run a displacement simulation on a Flee case directory, score it against the camp data."""
+"""``onthemove simulate``: a displacement simulation on a Flee case directory (scored against its camp data) or on
+a country of the store (``--from-store``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from onthemove.cli.main import app, fail, steps
+from onthemove.cli.main import app, fail, state, steps
 from onthemove.cli.output import console, errors
 
 MODES = ("expected", "stochastic")
@@ -42,7 +43,9 @@ def _write_csv(path: Path, run: Any, observed: np.ndarray | None, camps: np.ndar
 
 @app.command()
 def simulate(
-    case_dir: Annotated[Path, typer.Argument(help="a Flee case: input_csv/ (and source_data/ to score)")],
+    case_dir: Annotated[
+        Path | None, typer.Argument(help="a Flee case: input_csv/ (and source_data/ to score); or --from-store")
+    ] = None,
     scenario: Annotated[
         Path | None, typer.Option(help="YAML scenario: closures, new conflict zones, capacity changes")
     ] = None,
@@ -67,11 +70,29 @@ def simulate(
     as_json: Annotated[
         bool, typer.Option("--json", help="print a JSON summary (ard, days, people, seconds...)")
     ] = False,
+    from_store: Annotated[
+        bool,
+        typer.Option(
+            "--from-store", help="simulate a country of the store (its admin areas and sites) instead of a Flee case"
+        ),
+    ] = False,
+    country: Annotated[
+        str | None, typer.Option(help="--from-store: the country's P-code [default: the store's only country]")
+    ] = None,
+    admin_level: Annotated[int, typer.Option(help="--from-store: the admin level of the graph's towns")] = 2,
+    start: Annotated[
+        str | None,
+        typer.Option(help="--from-store: the first day, YYYY-MM-DD [default: the day after the latest data]"),
+    ] = None,
 ) -> None:
     """Simulate where people go, day by day, with Flee 3's rules (or onthemove's): camp counts and their ARD.
 
     Without --json the per-day camp counts are printed as CSV; with it, a JSON summary is printed and the counts
     go to --csv (the summary, with the rules and where they came from, also goes next to it as .json).
+
+    With --from-store the graph is a country of the store (admin areas as towns, sites as camps) and new people
+    come from the areas people fled conflict from in the latest month of movement data (or the scenario's
+    conflicts); the store has no daily camp counts, so there is no ARD.
     """
     import yaml
 
@@ -88,6 +109,18 @@ def simulate(
         fail("--runs must be at least 1")
     if runs > 1 and mode != "stochastic":
         fail("--runs needs --mode stochastic (expected-value runs are all the same)")
+    if from_store:
+        if case_dir is not None:
+            fail("give a Flee case directory or --from-store, not both")
+        if calibrate:
+            fail("--calibrate needs observed daily camp counts, which the store does not hold")
+        _simulate_store(
+            country, admin_level, start, days, scenario, rules, mode, seed, runs, csv_out, plot, save_rules, as_json
+        )
+        return
+    if case_dir is None:
+        fail("give a Flee case directory, or --from-store to simulate a country of the store")
+        return
     try:
         prepared = prepare(case_dir, days=days)
         if days is not None and not 1 <= days <= prepared.case.period.length:
@@ -183,4 +216,122 @@ def simulate(
         line += f", ARD {ard:.4f}"
     if "out_of_sample_ard" in summary:
         line += f" (in sample {summary['in_sample_ard']:.4f}, out of sample {summary['out_of_sample_ard']:.4f})"
+    (errors if csv_out is None else console).print(line, highlight=False)
+
+
+def _simulate_store(
+    country: str | None,
+    admin_level: int,
+    start: str | None,
+    days: int | None,
+    scenario: Path | None,
+    rules: str,
+    mode: str,
+    seed: int,
+    runs: int,
+    csv_out: Path | None,
+    plot: Path | None,
+    save_rules: Path | None,
+    as_json: bool,
+) -> None:
+    """``simulate --from-store``: the store's graph of a country, the same outputs as for a case directory."""
+    import datetime as dt
+
+    import yaml
+
+    from onthemove.foresight.simulate.rules import load_rules
+    from onthemove.foresight.simulate.scenario import ScenarioError
+    from onthemove.foresight.simulate.store_run import run_store as run_on_store
+    from onthemove.foresight.simulate.store_run import store_graph
+    from onthemove.store import StoreError
+
+    n_days = 60 if days is None else days
+    if not 1 <= n_days <= 3650:
+        fail("--days must be between 1 and 3650")
+    first: dt.date | None = None
+    if start is not None:
+        try:
+            first = dt.date.fromisoformat(start)
+        except ValueError:
+            fail(f"--start {start!r} is not a date (YYYY-MM-DD)")
+    data: dict[str, Any] | None = None
+    if scenario is not None:
+        try:
+            loaded = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+        except OSError as exc:
+            fail(f"{scenario}: cannot read: {exc.strerror}")
+        except yaml.YAMLError as exc:
+            fail(f"{scenario}: not YAML: {exc}")
+        if loaded is not None and not isinstance(loaded, dict):
+            fail(f"{scenario}: a mapping is expected at the top")
+        data = loaded or {}
+    try:
+        base = store_graph(state.store(), country, admin_level)
+        rule_set = load_rules(rules)
+        seeds = [seed + i for i in range(runs)] if mode == "stochastic" else [None]
+        done = [
+            run_on_store(
+                base,
+                n_days,
+                start=first,
+                scenario=data,
+                scenario_source=str(scenario) if scenario is not None else "scenario",
+                rules=rule_set,
+                mode=mode,
+                seed=s,
+                record="camps",
+            )
+            for s in seeds
+        ]
+    except (ScenarioError, StoreError, ValueError, OSError) as exc:
+        fail(str(exc))
+        return
+    first_run = done[0]
+    camps = np.mean([r.result.camps for r in done], axis=0)
+    summary = first_run.summary()
+    summary["seconds"] = round(sum(r.result.seconds for r in done), 4)
+    if len(done) > 1:
+        summary["runs"] = len(done)
+        summary["seeds"] = seeds
+        summary["people"] = round(float(np.mean([r.result.total[-1] for r in done])), 3)
+        summary["in_camps"] = round(float(camps[-1].sum()), 3)
+        for i, camp in enumerate(summary["camps"]):
+            camp["simulated"] = round(float(camps[-1, i]), 3)
+    summary["scenario"] = first_run.scenario.to_dict() if first_run.scenario is not None else None
+    name = f"{base.country}_store"
+    if as_json and csv_out is None:
+        csv_out = Path(f"{name}_simulated.csv")
+    if csv_out is not None:
+        _write_csv(csv_out, first_run, None, camps)
+        summary["csv"] = str(csv_out)
+        csv_out.with_suffix(".json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    if plot is not None:
+        from onthemove.foresight.simulate.plot import camps_svg
+
+        plot.write_text(
+            camps_svg(first_run.result.camp_names, camps, None, first_run.start, f"{base.country} (store)"),
+            encoding="utf-8",
+        )
+        summary["plot"] = str(plot)
+    if save_rules is not None:
+        save_rules.write_text(
+            yaml.safe_dump({"base": "flee-defaults", "rules": first_run.rules.to_dict()}, sort_keys=False),
+            encoding="utf-8",
+        )
+        summary["rules_file"] = str(save_rules)
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, default=str) + "\n")
+        return
+    if csv_out is None:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["day", "date", *first_run.result.camp_names])
+        for t, date in enumerate(first_run.dates()):
+            w.writerow([t, date.isoformat(), *[round(float(v), 3) for v in camps[t]]])
+    line = (
+        f"{base.country} (store, admin level {base.admin_level}): {first_run.days} days from {first_run.start}, "
+        f"{summary['people']:,.0f} people, {summary['in_camps']:,.0f} in camps, {summary['seconds']}s; no ARD: "
+        "the store holds no daily camp counts"
+    )
+    for warning in summary["warnings"]:
+        errors.print(f"warning: {warning}", highlight=False)
     (errors if csv_out is None else console).print(line, highlight=False)

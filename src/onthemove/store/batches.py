@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from onthemove.ingest.kinds import KINDS  # declarations only: no import cycle
 from onthemove.store.base import Store
 
-CANONICAL_TABLES = ("displacement", "movements", "sites", "site_assessments", "driver_events")
+CANONICAL_TABLES = tuple(k.table for k in KINDS.values())  # every kind's table: a rollback reaches them all
 GAZETTEER_TABLES = ("places", "place_geometries", "place_aliases")
 
 
@@ -96,6 +97,7 @@ def _records_using_places_of(store: Store, batch_id: str) -> int:
         "movements": ("from_place", "to_place"),
         "sites": ("place",),
         "driver_events": ("place",),
+        "indicator_values": ("place",),
     }
     total = 0
     for table, cols in columns.items():

@@ -1,6 +1,6 @@
 """The web pages over the ``/api/v1`` endpoints: an overview (map, headline totals, trend), a page per place,
-sites, alerts, foresight (forecasts per area and trigger status), and a data page (log in, batches with their
-reports, upload, rollback).
+sites, alerts, foresight (forecasts per area and trigger status), simulation (where people go, day by day, under
+a scenario), and a data page (log in, batches with their reports, upload, rollback).
 
 ``mount_web(app)`` adds ``/static`` and the pages to an API app. Every asset is served from this package
 (``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host, because field offices
@@ -57,6 +57,10 @@ def mount_web(app: FastAPI) -> None:
     @app.get("/foresight", response_class=HTMLResponse, include_in_schema=False)
     def foresight_page(request: Request) -> HTMLResponse:
         return _page(request, "foresight.html", "Foresight", "foresight")
+
+    @app.get("/simulate", response_class=HTMLResponse, include_in_schema=False)
+    def simulate_page(request: Request) -> HTMLResponse:
+        return _page(request, "simulate.html", "Simulation", "simulate")
 
     @app.get("/data", response_class=HTMLResponse, include_in_schema=False)
     def data_page(request: Request) -> HTMLResponse:

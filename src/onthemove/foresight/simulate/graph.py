@@ -383,10 +383,12 @@ def from_store(
     if not areas:
         raise ValueError(f"no admin areas of level {admin_level} with boundaries for {country!r} in the store")
     sites = store.fetch(
-        "SELECT s.site_id, max(s.name), max(s.latitude), max(s.longitude), "
-        "arg_max(s.individuals, s.date) FROM sites s JOIN places p ON p.pcode = s.place "
-        "WHERE (p.adm0 = $country OR p.country = $country) AND s.latitude IS NOT NULL AND s.longitude IS NOT NULL "
-        "GROUP BY s.site_id ORDER BY s.site_id",
+        # each site's latest registry row (a window, not arg_max: the same SQL runs on PostgreSQL)
+        "SELECT site_id, name, latitude, longitude, individuals FROM (SELECT s.site_id, s.name, s.latitude, "
+        "s.longitude, s.individuals, row_number() OVER (PARTITION BY s.site_id ORDER BY s.date DESC NULLS LAST, "
+        "s.row_number DESC) AS rn FROM sites s JOIN places p ON p.pcode = s.place "
+        "WHERE (p.adm0 = $country OR p.country = $country) AND s.latitude IS NOT NULL AND s.longitude IS NOT NULL) "
+        "x WHERE x.rn = 1 ORDER BY site_id",
         {"country": country},
     )
     names = [f"{r[0]} {r[1]}" for r in areas]
