@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from tests.conftest import ROOT
 
 from onthemove.foresight import backtest as bt
 from onthemove.foresight import models
-from onthemove.store import Store, open_store
+from onthemove.store import Store
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow, pytest.mark.duckdb]
 
@@ -35,24 +32,9 @@ ALL = {*models.MODELS, "ensemble", "ensemble_base"}
 
 
 @pytest.fixture(scope="module")
-def somalia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    from tests.conftest import DATA
-
-    if not DATA.is_dir():
-        pytest.skip(f"real data not present at {DATA}")
-    location = tmp_path_factory.mktemp("somalia") / "store"
-    env = {**os.environ, "ONTHEMOVE": str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin/onthemove")}
-    done = subprocess.run(
-        ["bash", str(ROOT / "examples/somalia/load.sh"), str(location)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    store = open_store(location)
-    yield store
-    store.close()
+def somalia(somalia_store: Store) -> Store:
+    """The case study, loaded once per session (tests/acceptance/conftest.py)."""
+    return somalia_store
 
 
 @pytest.fixture(scope="module")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import ROOT
 
 from onthemove.foresight.forecast import forecast
-from onthemove.store import Store, open_store
+from onthemove.store import Store
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow, pytest.mark.duckdb]
 
@@ -20,24 +16,9 @@ PERIODS = ["2021-01", "2021-02", "2021-03"]
 
 
 @pytest.fixture(scope="module")
-def somalia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    from tests.conftest import DATA
-
-    if not DATA.is_dir():
-        pytest.skip(f"real data not present at {DATA}")
-    location = tmp_path_factory.mktemp("somalia") / "store"
-    env = {**os.environ, "ONTHEMOVE": str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin/onthemove")}
-    done = subprocess.run(
-        ["bash", str(ROOT / "examples/somalia/load.sh"), str(location)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    store = open_store(location)
-    yield store
-    store.close()
+def somalia(somalia_store: Store) -> Store:
+    """The case study, loaded once per session (tests/acceptance/conftest.py)."""
+    return somalia_store
 
 
 def test_regions_forecast_three_months_coherent_with_the_country(shared_data: Path, somalia: Store) -> None:

@@ -8,16 +8,13 @@ printed (pytest -s) and written to docs/indices.md by hand.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.conftest import ROOT
 
 from onthemove.foresight.index import Comparison, compare, compute, load_definition, read_table, somalia_inputs
-from onthemove.store import open_store
+from onthemove.store import Store
 
 pytestmark = pytest.mark.acceptance
 
@@ -91,19 +88,8 @@ def test_inform_2020_values(inform: pd.DataFrame) -> None:
 
 
 @pytest.mark.slow
-def test_somalia_district_index_on_the_case_study(shared_data: Path, tmp_path: Path) -> None:
-    location = str(tmp_path / "store")
-    env = {**os.environ, "ONTHEMOVE": str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin/onthemove")}
-    done = subprocess.run(
-        ["bash", str(ROOT / "examples/somalia/load.sh"), location],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    with open_store(location) as store:
-        inputs = somalia_inputs(store)
+def test_somalia_district_index_on_the_case_study(somalia_store: Store, tmp_path: Path) -> None:
+    inputs = somalia_inputs(somalia_store)
     assert inputs.attrs["start"] == "2021-01-01" and inputs.attrs["end"] == "2021-12-31"
     assert len(inputs) == 74  # the COD-AB districts, all of them with PRMN arrivals
     assert inputs["arrivals"].sum() == 874_037 - 6_233  # 2021's arrivals less those kept at region level

@@ -6,16 +6,13 @@ forecaster once per month; tests/unit/test_triggers.py covers them with a fake o
 
 from __future__ import annotations
 
-import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.conftest import DATA, ROOT
+from tests.conftest import ROOT
 
 from onthemove.foresight.triggers import Evaluation, evaluate, explain_text, load_triggers, select, status
-from onthemove.store import Store, open_store
+from onthemove.store import Store
 
 pytestmark = [pytest.mark.acceptance, pytest.mark.slow]
 
@@ -27,22 +24,9 @@ LEAD = 3
 
 
 @pytest.fixture(scope="module")
-def somalia(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    if not DATA.is_dir():
-        pytest.skip(f"real data not present at {DATA}")
-    location = str(tmp_path_factory.mktemp("somalia-triggers") / "store")
-    env = {**os.environ, "ONTHEMOVE": str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin/onthemove")}
-    done = subprocess.run(
-        ["bash", str(ROOT / "examples/somalia/load.sh"), location],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    store = open_store(location)
-    yield store
-    store.close()
+def somalia(somalia_store: Store) -> Store:
+    """The case study, loaded once per session (tests/acceptance/conftest.py)."""
+    return somalia_store
 
 
 def _show(r: Evaluation) -> None:

@@ -443,6 +443,15 @@ def status(
     b = baseline_.value
     if t == b:
         return "no target", f"the target {_fmt(t, ind)} equals the baseline", None, None
+    if (ind.direction == "decrease" and t > b) or (ind.direction == "increase" and t < b):
+        side = "above" if t > b else "below"
+        return (
+            "no target",
+            f"the target {_fmt(t, ind)} ({target_.period}) is {side} the baseline {_fmt(b, ind)} "
+            f"({baseline_.period}) but the indicator should {ind.direction}: correct one of them",
+            None,
+            None,
+        )
     progress = (a - b) / (t - b)
     b_end = parse_period(baseline_.period).end
     t_end = parse_period(target_.period).end
@@ -457,7 +466,7 @@ def status(
     else:
         verdict = "off track"
     reason = (
-        f"{_fmt(a, ind)} in {period.label}: {progress:.0%} of the way from the baseline {_fmt(b, ind)} "
+        f"{_fmt(a, ind)} in {period.label}: {progress + 0.0:.0%} of the way from the baseline {_fmt(b, ind)} "
         f"({baseline_.period}) to the target {_fmt(t, ind)} ({target_.period}) with {expected:.0%} of the time "
         f"passed; {verdict} (on track from {rules.on_track:.0%} of the expected progress, at risk from "
         f"{rules.at_risk:.0%})"
