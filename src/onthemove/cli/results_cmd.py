@@ -72,7 +72,8 @@ def results_framework(
 
     counts = fw.summary()
     head = ", ".join(f"{v} {k.replace('_', ' ')}{'s' if v != 1 else ''}" for k, v in counts.items())
-    tree = Tree(f"[bold]{fw.title}[/bold] ({head})")
+    console.print(f"[bold]{fw.title}[/bold]: {head}")
+    tree = Tree(", ".join(fw.sources))
     branches: dict[str | None, Any] = {None: tree}
     for n in fw.nodes.values():
         inds = [i.code for i in fw.indicators.values() if i.node == n.id]
