@@ -25,7 +25,8 @@ run: install
 	$(OTM) --store $(STORE) demo --if-empty
 	$(OTM) --store $(STORE) summary
 	$(OTM) --store $(STORE) alerts
-	ONTHEMOVE_TRIGGERS=examples/demoland/triggers.yaml $(OTM) --store $(STORE) serve
+	ONTHEMOVE_TRIGGERS=examples/demoland/triggers.yaml ONTHEMOVE_RESULTS_FRAMEWORK=examples/demoland/results.yaml \
+		$(OTM) --store $(STORE) serve
 
 lint: install
 	.venv/bin/ruff check src tests bench

@@ -53,6 +53,11 @@ def test_openapi_is_precise() -> None:
         "/api/v1/triggers",
         "/api/v1/simulation/graph",
         "/api/v1/simulations",
+        "/api/v1/results/framework",
+        "/api/v1/results/indicators",
+        "/api/v1/results/report",
+        "/api/v1/results/report.xlsx",
+        "/api/v1/results/report.html",
     ):
         assert path in paths, path
     totals = paths["/api/v1/totals/{kind}"]["get"]["responses"]
@@ -72,3 +77,14 @@ def test_openapi_is_precise() -> None:
     assert run["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/Simulation"
     }
+    for path, schema in (
+        ("/api/v1/results/framework", "ResultsFramework"),
+        ("/api/v1/results/indicators", "IndicatorDefinitions"),
+        ("/api/v1/results/report", "ResultsReport"),
+    ):
+        responses = paths[path]["get"]["responses"]
+        assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+        assert paths[path]["get"]["tags"] == ["results"]
+    xlsx = paths["/api/v1/results/report.xlsx"]["get"]["responses"]["200"]["content"]
+    assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in xlsx
+    assert "text/html" in paths["/api/v1/results/report.html"]["get"]["responses"]["200"]["content"]

@@ -13,6 +13,8 @@ from onthemove.api import errors
 from onthemove.api.context import StoreContext
 from onthemove.api.foresight_routes import check_triggers_file
 from onthemove.api.foresight_routes import router as foresight_router
+from onthemove.api.results_routes import load_results_framework
+from onthemove.api.results_routes import router as results_router
 from onthemove.api.routes import router
 from onthemove.api.session import router as session_router
 from onthemove.api.simulate_routes import router as simulate_router
@@ -33,9 +35,11 @@ def create_app(
     suppression_threshold: int = 10,
     result_cache: int = 256,
     triggers_file: str | None = "",
+    results_framework: str | list[str] | None = "",
 ) -> FastAPI:
     ctx = StoreContext(str(store_location), suppression_threshold, result_cache)
     triggers = check_triggers_file(triggers_file)  # a wrong file stops here, before the server starts
+    framework = load_results_framework(results_framework)  # so does a wrong results framework file
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,9 +51,11 @@ def create_app(
     app = FastAPI(title="onthemove", version=VERSION, description=DESCRIPTION, lifespan=lifespan)
     app.state.store_context = ctx
     app.state.triggers_file = triggers
+    app.state.results_framework = framework
     errors.install(app)
     app.include_router(router)
     app.include_router(foresight_router)
+    app.include_router(results_router)
     app.include_router(simulate_router)
     app.include_router(session_router)
 

@@ -16,6 +16,7 @@ from onthemove.store import ENV_STORE, resolve_location
 ENV_THRESHOLD = "ONTHEMOVE_SUPPRESSION_THRESHOLD"
 ENV_CACHE = "ONTHEMOVE_RESULT_CACHE"
 ENV_TRIGGERS = "ONTHEMOVE_TRIGGERS"
+ENV_RESULTS_FRAMEWORK = "ONTHEMOVE_RESULTS_FRAMEWORK"
 REQUEST_FIELDS = ("method", "path", "status", "duration_ms")
 
 
@@ -56,6 +57,7 @@ def app_from_env() -> FastAPI:
         suppression_threshold=int(os.environ.get(ENV_THRESHOLD, "10")),
         result_cache=int(os.environ.get(ENV_CACHE, "256")),
         triggers_file=os.environ.get(ENV_TRIGGERS, ""),
+        results_framework=os.environ.get(ENV_RESULTS_FRAMEWORK, ""),
     )
 
 
@@ -68,6 +70,7 @@ def serve(
     suppression_threshold: int = 10,
     result_cache: int = 256,
     triggers_file: str = "",
+    results_framework: str = "",
 ) -> None:
     import uvicorn
 
@@ -87,6 +90,7 @@ def serve(
             suppression_threshold=suppression_threshold,
             result_cache=result_cache,
             triggers_file=triggers_file,
+            results_framework=results_framework,
         )
         uvicorn.run(app, host=host, port=port, log_level=log_level, log_config=None, access_log=False)
         return
@@ -94,6 +98,7 @@ def serve(
     os.environ[ENV_THRESHOLD] = str(suppression_threshold)
     os.environ[ENV_CACHE] = str(result_cache)
     os.environ[ENV_TRIGGERS] = triggers_file
+    os.environ[ENV_RESULTS_FRAMEWORK] = results_framework
     os.environ["ONTHEMOVE_LOG_LEVEL"] = log_level
     uvicorn.run(
         "onthemove.api.server:app_from_env",

@@ -381,12 +381,25 @@ def serve(
     triggers: Annotated[
         str | None, typer.Option(help="YAML file of early-warning triggers to show [setting: triggers]")
     ] = None,
+    results_framework: Annotated[
+        str | None,
+        typer.Option(help="framework files extending the default results framework [setting: results_framework]"),
+    ] = None,
 ) -> None:
     """Serve the REST API (and the dashboard) on the store; stops with Ctrl-C."""
     from onthemove.api.server import serve as run_server
     from onthemove.store.postgres_engine import redact
 
-    s = load({"store": state.settings["store"], "host": host, "port": port, "workers": workers, "triggers": triggers})
+    s = load(
+        {
+            "store": state.settings["store"],
+            "host": host,
+            "port": port,
+            "workers": workers,
+            "triggers": triggers,
+            "results_framework": results_framework,
+        }
+    )
     console.print(f"serving {redact(s['store'])} on http://{s['host']}:{s['port']}/ (API docs at /docs)")
     with user_errors():
         run_server(
@@ -398,6 +411,7 @@ def serve(
             suppression_threshold=s["suppression_threshold"],
             result_cache=s["result_cache"],
             triggers_file=s["triggers"],
+            results_framework=s["results_framework"],
         )
 
 
