@@ -205,4 +205,15 @@ def test_report_and_iati_export(loaded: tuple[Store, framework.Framework], tmp_p
     assert export.suppressed == 1
     xml = to_bytes(export.activities).decode()
     assert '<dimension name="sex" value="female"/>' in xml and 'value="male"' not in xml
-    assert "<location ref=\"XT01\"/>" in xml  # the actual for XT01 points at the activity's location
+    assert '<location ref="XT01"/>' in xml  # the actual for XT01 points at the activity's location
+
+
+def test_a_partners_scope_limits_reported_values(loaded: tuple[Store, framework.Framework]) -> None:
+    store, fw = loaded
+    out = fw.indicators["T-OUT-1"]
+    assert values.actual(store, fw, out, Q1, None, scope=["XT01"]).value == 30  # type: ignore[union-attr]
+    assert values.actual(store, fw, out, Q1, None, scope=["XT0201"]).value == 5  # type: ignore[union-attr]
+    by_sex = {r["key"]: r["value"] for r in values.breakdown(store, out, Q1, None, "sex", scope=["XT02"])}
+    assert by_sex == {}  # XT02's districts report no sex breakdown
+    new = fw.indicators["T-NEW"]
+    assert values.actual(store, fw, new, Q1, None, scope=["XT02"]).value == 48  # type: ignore[union-attr]

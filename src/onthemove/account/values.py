@@ -184,10 +184,12 @@ def reported_actuals(
     level: str,
     place: str | None = None,
     dims: Sequence[str] = (),
+    scope: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Reported actuals per place at ``level`` (inside ``place``), by ``dims``: rows ``place, *dims, value``.
 
-    Over time first, per reported place; then up the hierarchy by the indicator's rule."""
+    Over time first, per reported place; then up the hierarchy by the indicator's rule. ``scope``: only values
+    reported for places inside these areas count (a partner's scope), so a country's figure is theirs only."""
     dims = [d for d in dims if d in REPORTED_DIMENSIONS]
     rows = _reported(store, ind.code, "actual", dims)
     groups: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
@@ -198,9 +200,21 @@ def reported_actuals(
         return []
     children, levels = _tree(store)
     targets = _targets(levels, children, int(level[3:]), place)
+    allowed: set[str] | None = None
+    if scope is not None:
+        allowed, todo = set(), [c.upper() for c in scope]
+        while todo:
+            code = todo.pop()
+            if code not in allowed:
+                allowed.add(code)
+                todo.extend(children.get(code, []))
     result = []
     for key, by_place in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        own = {p: v for p, g in by_place.items() if (v := _over_time(g, period, ind.aggregation)) is not None}
+        own = {
+            p: v
+            for p, g in by_place.items()
+            if (allowed is None or p in allowed) and (v := _over_time(g, period, ind.aggregation)) is not None
+        }
         for code, value in _rollup(own, targets, children, ind.aggregation).items():
             row: dict[str, Any] = {"place": code}
             for i, d in enumerate(dims):
@@ -238,12 +252,12 @@ def actual(
         value = sum(found) / len(found) if ind.aggregation == "mean" else sum(found)
         return Figure(value, period.label, "children")
     if code is None:
-        own = _programme_reported(store, ind, period, "actual")
+        own = _programme_reported(store, ind, period, "actual") if scope is None else None
         if own is not None:
             return Figure(own, period.label, "reported")
-        rows = reported_actuals(store, ind, period, level)
+        rows = reported_actuals(store, ind, period, level, scope=scope)
         return _combine_places(ind, rows, period, "reported")
-    rows = reported_actuals(store, ind, period, level, place=code)
+    rows = reported_actuals(store, ind, period, level, place=code, scope=scope)
     value = next((r["value"] for r in rows if r["place"] == code), None)
     return None if value is None else Figure(value, period.label, "reported")
 
@@ -278,7 +292,7 @@ def breakdown(
         if ind.computed:
             rows = compute.indicator_rows(store, ind, period, below, place=code, scope=scope)
         elif ind.reported:
-            rows = reported_actuals(store, ind, period, below, place=code)
+            rows = reported_actuals(store, ind, period, below, place=code, scope=scope)
         else:
             return []
         return [{"key": r["place"], "value": r["value"]} for r in rows if r["value"] is not None]
@@ -298,17 +312,17 @@ def breakdown(
         return out
     if ind.reported and dim in REPORTED_DIMENSIONS:
         if code is None:
-            own = [r for r in _reported(store, ind.code, "actual", [dim]) if r["place"] is None]
+            own = [r for r in _reported(store, ind.code, "actual", [dim]) if r["place"] is None and scope is None]
             groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
             for r in own:
                 groups[r[dim]].append(r)
             found = {k: _over_time(g, period, ind.aggregation) for k, g in groups.items()}
             if not any(v is not None for v in found.values()):  # none for the programme itself: its countries'
                 found = {}
-                for r in reported_actuals(store, ind, period, "adm0", dims=[dim]):
+                for r in reported_actuals(store, ind, period, "adm0", dims=[dim], scope=scope):
                     found[r[dim]] = (found.get(r[dim]) or 0.0) + r["value"]
             return [{"key": k, "value": v} for k, v in sorted(found.items()) if v is not None]
-        rows = reported_actuals(store, ind, period, level, place=code, dims=[dim])
+        rows = reported_actuals(store, ind, period, level, place=code, dims=[dim], scope=scope)
         return [{"key": r[dim], "value": r["value"]} for r in rows if r["place"] == code]
     return []
 
