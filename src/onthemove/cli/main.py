@@ -653,6 +653,7 @@ def audit_list(
 # the results framework (account)
 from onthemove.cli import (  # noqa: E402, F401
     backtest_cmd,
+    disclose_cmd,
     forecast_cmd,
     iati_cmd,
     index_cmd,

@@ -158,14 +158,27 @@ def export_package(
     title: str = "Data on people on the move, exported from onthemove",
     created: dt.datetime | None = None,
     actor: str | None = None,
+    public: bool = False,
+    threshold: int = 10,
 ) -> Path:
     """Write the package into ``directory`` and return the path of its ``datapackage.json``.
 
     ``kinds`` defaults to every canonical table that holds rows; ``aggregates`` adds monthly
     movements by destination region (adm1) and reason.
+
+    ``public``: the package is for anyone. Row-level tables are left out (asking for ``kinds`` is an error),
+    and the aggregate passes disclosure control: counts below ``threshold`` and the cells that would give them
+    away through its margins are left empty (``onthemove.share.disclose.publish``).
     """
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
+    movements_held = public and bool(store.fetch_one("SELECT 1 FROM movements LIMIT 1"))
+    if public:
+        if kinds:
+            from onthemove.share.disclose.hierarchy import DisclosureError
+
+            raise DisclosureError(f"a public package holds aggregates only; row-level tables {kinds} cannot be in it")
+        kinds = []
     if kinds is None:
         kinds = [k for k, v in KINDS.items() if store.fetch_one(f"SELECT 1 FROM {v.table} LIMIT 1")]
     chosen = [get_kind(k) for k in kinds]
@@ -202,9 +215,13 @@ def export_package(
     for kind in chosen:
         resources.append(_resource(kind.name, kind.name.replace("_", " ").capitalize(), table_schema(kind), kind.help))
         write_csv(store.fetch_arrow(records_sql(kind, names=False)), out / resources[-1]["path"])
-    if aggregates and any(k.name == "movements" for k in chosen):
+    if aggregates and (any(k.name == "movements" for k in chosen) or movements_held):
         table = run(store, Query(kind="movements", by=["month", "adm1", "reason"]))
-        resources.append(_aggregate_resource(table.column_names))
+        if public:
+            from onthemove.share.disclose.publish import public_aggregate
+
+            table, _ = public_aggregate(table, threshold)
+        resources.append(_aggregate_resource(table.column_names, public=public, threshold=threshold))
         write_csv(table, out / resources[-1]["path"])
 
     licences = sorted({v for v in batches.column("licence").to_pylist() if v})
@@ -224,17 +241,24 @@ def export_package(
     }
     path = out / "datapackage.json"
     path.write_text(json.dumps(package, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    audit.record(store, actor or whoami(), "export", "frictionless", {"directory": str(directory)})
+    detail = {"directory": str(directory), **({"public": True, "threshold": threshold} if public else {})}
+    audit.record(store, actor or whoami(), "export", "frictionless", detail)
     return path
 
 
-def _aggregate_resource(columns: list[str]) -> dict[str, Any]:
+def _aggregate_resource(columns: list[str], public: bool = False, threshold: int = 10) -> dict[str, Any]:
     types = {"month": "yearmonth", "count": "integer"}
     tags = hxl_tags_for(columns, "movements", side="to")
     fields = []
     for col, tag in zip(columns, tags, strict=True):
         f: dict[str, Any] = {"name": col, "type": types.get(col, "string")}
-        if col == "count":
+        if col == "count" and public:
+            f["constraints"] = {"minimum": 0}
+            f["description"] = (
+                f"empty where suppressed: below {threshold}, or hidden so that such a count cannot be worked out "
+                "from the totals"
+            )
+        elif col == "count":
             f["constraints"] = {"required": True, "minimum": 0}
         if tag:
             f["hxl"] = tag

@@ -175,8 +175,25 @@ def write_csv(table: pa.Table, path: str | Path, tags: Sequence[str] | None = No
     return p
 
 
-def export_hxl(table: pa.Table, path: str | Path, kind: str | None = None, *, side: str | None = None) -> Path:
-    """Write a table (an ``analyse.query.run`` result or canonical records) as HXL-tagged CSV."""
+def export_hxl(
+    table: pa.Table,
+    path: str | Path,
+    kind: str | None = None,
+    *,
+    side: str | None = None,
+    public: bool = False,
+    threshold: int = 10,
+) -> Path:
+    """Write a table (an ``analyse.query.run`` result or canonical records) as HXL-tagged CSV.
+
+    ``public``: the table is for anyone, so it must be an aggregate with a ``count`` column, and it passes
+    disclosure control first: counts below ``threshold`` and the cells that would give them away through the
+    table's margins are left empty (``onthemove.share.disclose.publish``).
+    """
+    if public:
+        from onthemove.share.disclose.publish import public_aggregate
+
+        table, _ = public_aggregate(table, threshold)
     return write_csv(table, path, hxl_tags_for(table.column_names, kind, table=table, side=side))
 
 
@@ -197,12 +214,22 @@ def records_table(store: Store, kind: str) -> pa.Table:
     return store.fetch_arrow(records_sql(get_kind(kind)))
 
 
-def export_records(store: Store, kind: str, path: str | Path, fmt: str = "hxl", actor: str | None = None) -> Path:
+def export_records(
+    store: Store, kind: str, path: str | Path, fmt: str = "hxl", actor: str | None = None, *, public: bool = False
+) -> Path:
     """All rows of one canonical table, with place names and the batch each row came from.
 
     ``fmt`` is "hxl" (hashtag row under the header) or "csv" (plain, for tools that want one
-    header row).
+    header row). Row-level records are never public: ``public=True`` is refused (publish an aggregate with
+    ``export_hxl(..., public=True)``, or microdata after ``onthemove disclose apply``).
     """
+    if public:
+        from onthemove.share.disclose.hierarchy import DisclosureError
+
+        raise DisclosureError(
+            f"{kind} records are row level and cannot be exported publicly; export totals (they pass small-cell "
+            "and complementary suppression) or anonymise microdata with `onthemove disclose apply`"
+        )
     if fmt not in ("hxl", "csv"):
         raise ValueError(f"unknown format {fmt!r}; expected 'hxl' or 'csv'")
     table = records_table(store, kind)
