@@ -389,6 +389,21 @@ def test_export_frictionless_package(loaded: tuple[Cli, dict[str, Any]]) -> None
     assert len((folder / movements["path"]).read_text(encoding="utf-8").splitlines()) == 1 + 6
 
 
+def test_public_export_holds_aggregates_through_disclosure_control(loaded: tuple[Cli, dict[str, Any]]) -> None:
+    cli, _ = loaded
+    folder = cli.tmp / "public"
+    cli.ok("export", folder, "--format", "frictionless", "--public")
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    names = {r["name"] for r in package["resources"]}
+    assert "movements" not in names  # no row-level table leaves
+    monthly = next(r for r in package["resources"] if r["name"].startswith("movements-monthly"))
+    rows = list(csv.DictReader(io.StringIO((folder / monthly["path"]).read_text(encoding="utf-8"))))
+    counts = [r["count"] for r in rows if r.get("count") is not None]
+    assert all(c == "" or int(c) >= 10 for c in counts)  # under the threshold: blank, never shown
+    assert "" in counts  # the fixture's small months are there, blanked
+    assert_user_error(cli("export", cli.tmp / "m.csv", "--public"), "row level and cannot be exported publicly")
+
+
 def test_paths_are_not_wrapped(loaded: tuple[Cli, dict[str, Any]]) -> None:
     """Rich hard-wraps at 80 columns off a terminal unless soft_wrap is set: scripts read this path."""
     cli, _ = loaded

@@ -325,18 +325,27 @@ def export(
     out: Annotated[Path, typer.Argument(help="output file (hxl/csv) or directory (frictionless)")],
     kind: Annotated[str, typer.Option(help="canonical table to export")] = "movements",
     fmt: Annotated[str, typer.Option("--format", help="hxl, csv or frictionless")] = "hxl",
+    public: Annotated[
+        bool,
+        typer.Option(
+            "--public",
+            help="for anyone: aggregates only, through disclosure control (small cells and their complements "
+            "blanked) [setting: suppression_threshold]",
+        ),
+    ] = False,
 ) -> None:
     """Write HXL-tagged CSV or a Frictionless data package that partners can use."""
     from onthemove.share import export_package, export_records
 
     with user_errors():
+        threshold = int(state.settings["suppression_threshold"])
         if fmt == "frictionless":
-            path = export_package(state.store(), out)
+            path = export_package(state.store(), out, public=public, threshold=threshold)
         elif fmt in ("hxl", "csv"):
-            path = export_records(state.store(), kind, out, fmt=fmt)
+            path = export_records(state.store(), kind, out, fmt=fmt, public=public)
         else:
             raise ValueError("--format must be hxl, csv or frictionless")
-    console.print(f"wrote {path}")
+    console.print(f"wrote {path}" + (" (public: aggregates through disclosure control)" if public else ""))
 
 
 @app.command()
