@@ -43,7 +43,7 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 
 def test_every_batch_loads_without_rejections(loaded: tuple[Store, list[BatchReport]]) -> None:
     store, reports = loaded
-    assert len(reports) == 11  # gazetteer (4), sites, stocks, movements, rainfall, conflict, assessments, indicator values
+    assert len(reports) == 11  # gazetteer (4), sites, stocks, movements, rain, conflict, assessments, values
     for r in reports:
         assert r.status == "loaded", r.source_file
         assert r.rows_rejected == 0, (r.source_file, r.rejection_summary)
