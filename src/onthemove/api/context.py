@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi import Request
 
@@ -92,3 +92,67 @@ class StoreContext:
 def context(request: Request) -> StoreContext:
     ctx: StoreContext = request.app.state.store_context
     return ctx
+
+
+# --- computing once, without holding the store (the foresight and results routes) -----------------------------
+
+
+class _SharedReads:
+    """The app's store for a long computation: each call takes the store's lock for itself only.
+
+    A forecast reads a few tables and then computes for seconds; holding the lock throughout would stall every
+    other request. Reads only (forecasts and trigger status never write).
+    """
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+
+    def __getattr__(self, name: str) -> Any:
+        with self._ctx.store() as store:
+            value = getattr(store, name)
+        if not callable(value):
+            return value
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self._ctx.store() as store:
+                return getattr(store, name)(*args, **kwargs)
+
+        return locked
+
+
+def shared_reads(ctx: StoreContext) -> Store:
+    """The app's store for a long computation, locked per call (see ``_SharedReads``)."""
+    return cast(Store, _SharedReads(ctx))
+
+
+class _Flights:
+    """One computation per key at a time: a second request for the same forecast waits, then finds it cached."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._gates: dict[Hashable, tuple[threading.Lock, list[int]]] = {}
+
+    @contextmanager
+    def gate(self, key: Hashable) -> Iterator[None]:
+        with self._lock:
+            gate, waiting = self._gates.setdefault(key, (threading.Lock(), [0]))
+            waiting[0] += 1
+        try:
+            with gate:
+                yield
+        finally:
+            with self._lock:
+                waiting[0] -= 1
+                if not waiting[0]:
+                    del self._gates[key]
+
+
+_FLIGHTS = _Flights()
+
+
+def computed_once(ctx: StoreContext, key: Hashable, compute: Callable[[], T]) -> T:
+    """``compute()`` once per data version (the app's result cache), without holding the store while it runs."""
+    with _FLIGHTS.gate((id(ctx), key)):
+        with ctx.store() as store:
+            version = data_version(store)
+        return ctx.cache.get(version, key, compute)

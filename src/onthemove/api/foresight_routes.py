@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import threading
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, cast
 
@@ -23,7 +20,7 @@ from fastapi import APIRouter, Query, Request
 from onthemove.access.policy import Principal
 from onthemove.analyse import query as query_module
 from onthemove.api.auth import permit
-from onthemove.api.context import StoreContext
+from onthemove.api.context import StoreContext, computed_once, shared_reads
 from onthemove.api.errors import ApiError
 from onthemove.api.foresight_models import (
     ForecastChange,
@@ -50,7 +47,6 @@ from onthemove.foresight.triggers import (
 )
 from onthemove.ingest.gazetteer import list_places
 from onthemove.store import Store
-from onthemove.store.batches import data_version
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,76 +58,13 @@ LEVEL_NUMBER = {"adm0": 0, "adm1": 1, "adm2": 2}
 router = APIRouter(prefix="/api/v1", tags=["foresight"], responses=ERRORS)
 
 
-# --- computing once, without holding the store ----------------------------------------------------------------
-
-
-class _SharedReads:
-    """The app's store for a long computation: each call takes the store's lock for itself only.
-
-    A forecast reads a few tables and then computes for seconds; holding the lock throughout would stall every
-    other request. Reads only (forecasts and trigger status never write).
-    """
-
-    def __init__(self, ctx: StoreContext) -> None:
-        self._ctx = ctx
-
-    def __getattr__(self, name: str) -> Any:
-        with self._ctx.store() as store:
-            value = getattr(store, name)
-        if not callable(value):
-            return value
-
-        def locked(*args: Any, **kwargs: Any) -> Any:
-            with self._ctx.store() as store:
-                return getattr(store, name)(*args, **kwargs)
-
-        return locked
-
-
-def _shared(ctx: StoreContext) -> Store:
-    return cast(Store, _SharedReads(ctx))
-
-
-class _Flights:
-    """One computation per key at a time: a second request for the same forecast waits, then finds it cached."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._gates: dict[Hashable, tuple[threading.Lock, list[int]]] = {}
-
-    @contextmanager
-    def gate(self, key: Hashable) -> Iterator[None]:
-        with self._lock:
-            gate, waiting = self._gates.setdefault(key, (threading.Lock(), [0]))
-            waiting[0] += 1
-        try:
-            with gate:
-                yield
-        finally:
-            with self._lock:
-                waiting[0] -= 1
-                if not waiting[0]:
-                    del self._gates[key]
-
-
-_FLIGHTS = _Flights()
-
-
-def _cached(ctx: StoreContext, key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()`` once per data version (the app's result cache), without holding the store while it runs."""
-    with _FLIGHTS.gate((id(ctx), key)):
-        with ctx.store() as store:
-            version = data_version(store)
-        return ctx.cache.get(version, key, compute)
-
-
 def forecaster(ctx: StoreContext) -> Forecaster:
     """``triggers.store_forecaster`` over the app's store, each forecast table computed once per data version."""
-    run = store_forecaster(_shared(ctx))
+    run = store_forecaster(shared_reads(ctx))
 
     def cached(kind: str, level: str, origin: str, horizon: int, interval: float) -> pd.DataFrame:
         key = ("forecast-table", kind, level, origin, int(horizon), float(interval))
-        return _cached(ctx, key, lambda: run(kind, level, origin, horizon, interval))
+        return computed_once(ctx, key, lambda: run(kind, level, origin, horizon, interval))
 
     return cached
 
@@ -313,7 +246,7 @@ def forecasts(
                 month = f"{parse_origin(origin):%Y-%m}"
             visible = _visible(store, who, LEVEL_NUMBER[level], place)
         key = ("forecasts", kind, level, month, horizon, interval, history)
-        body = _cached(ctx, key, lambda: _compute_forecasts(ctx, kind, level, month, horizon, interval, history))
+        body = computed_once(ctx, key, lambda: _compute_forecasts(ctx, kind, level, month, horizon, interval, history))
     except ForecastError as exc:
         raise ApiError(422, str(exc), code="forecast_error") from exc
     if visible is not None:
@@ -358,7 +291,7 @@ def _any_fires(areas: list[TriggerArea]) -> bool | None:
 
 
 def _evaluate(ctx: StoreContext, declared: list[Trigger], as_of: str | None) -> list[TriggerStatusOut]:
-    store = _shared(ctx)
+    store = shared_reads(ctx)
     out = []
     for trig in declared:
         try:
@@ -428,7 +361,7 @@ def triggers(
     except (OSError, TriggerError) as exc:
         raise ApiError(500, f"the server's triggers file cannot be used: {exc}", code="triggers_file") from exc
     key = ("triggers", str(path), stat.st_mtime_ns, stat.st_size, as_of)
-    found = _cached(ctx, key, lambda: _evaluate(ctx, declared, as_of))
+    found = computed_once(ctx, key, lambda: _evaluate(ctx, declared, as_of))
     visible: set[str] | None = None
     if who.scope is not None:
         with ctx.store() as store:

@@ -39,9 +39,9 @@ from onthemove.account.values import Figure
 from onthemove.analyse.query import within_sql
 from onthemove.api.auth import permit
 from onthemove.api.context import StoreContext
+from onthemove.api.context import computed_once as cached
+from onthemove.api.context import shared_reads as shared
 from onthemove.api.errors import ApiError
-from onthemove.api.foresight_routes import _cached as cached
-from onthemove.api.foresight_routes import _shared as shared
 from onthemove.api.results_models import (
     BreakdownRow,
     ElementOut,
