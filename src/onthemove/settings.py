@@ -53,6 +53,19 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "folder with the IATI 2.03 XSD (IATI-Schemas, branch version-2.03; empty: ../shared/standards/iati if there)",
     ),
+    Setting(
+        "registry_key_file",
+        "",
+        "file with the key that encrypts the registry's identifying fields, outside the store, mode 0600 "
+        "(empty: the key itself in ONTHEMOVE_REGISTRY_KEY)",
+    ),
+    Setting(
+        "registry_pseudonym_key_file",
+        "",
+        "file with the key the registry's pseudonymous IDs are made with, a second key, mode 0600 "
+        "(empty: ONTHEMOVE_REGISTRY_PSEUDONYM_KEY)",
+    ),
+    Setting("registry_retention_days", 730, "days a registration is kept when the file gives no retention date", int),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 

@@ -22,6 +22,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export": frozenset({"analyst", "data_manager", "dpo", "admin"}),
     "read_audit": frozenset({"dpo", "admin"}),
     "manage_users": frozenset({"admin"}),
+    # the registry of households (personal data, docs/registry.md); admin is left out on purpose: managing
+    # users does not entitle anyone to read who was registered
+    "register": frozenset({"data_manager"}),  # import registrations and distribution lists, roll them back
+    "read_registry": frozenset({"analyst", "data_manager", "dpo"}),  # pseudonymised rows and exports: audited
+    "read_personal": frozenset({"data_manager", "dpo"}),  # decrypted identifying fields, for a consented purpose
+    "erase_personal": frozenset({"data_manager", "dpo"}),  # record a withdrawal of consent, purge past retention
+    "rotate_keys": frozenset({"dpo"}),  # re-encrypt every identifying field under a new key
 }
 
 

@@ -666,6 +666,8 @@ from onthemove.cli import (  # noqa: E402, F401
     forecast_cmd,
     iati_cmd,
     index_cmd,
+    registry_cmd,
+    respond_cmd,
     results_cmd,
     simulate_cmd,
     triggers_cmd,

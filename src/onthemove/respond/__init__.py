@@ -1,0 +1,1 @@
+"""Respond: needs, allocation, registration and assistance, deduplication."""
