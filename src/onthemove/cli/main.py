@@ -666,6 +666,7 @@ from onthemove.cli import (  # noqa: E402, F401
     forecast_cmd,
     iati_cmd,
     index_cmd,
+    link_cmd,
     registry_cmd,
     respond_cmd,
     results_cmd,
