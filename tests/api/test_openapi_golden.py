@@ -58,6 +58,11 @@ def test_openapi_is_precise() -> None:
         "/api/v1/results/report",
         "/api/v1/results/report.xlsx",
         "/api/v1/results/report.html",
+        "/api/v1/needs",
+        "/api/v1/allocations",
+        "/api/v1/allocations/example",
+        "/api/v1/assistance/who-what-where",
+        "/api/v1/assistance/gap",
     ):
         assert path in paths, path
     totals = paths["/api/v1/totals/{kind}"]["get"]["responses"]
@@ -88,3 +93,19 @@ def test_openapi_is_precise() -> None:
     xlsx = paths["/api/v1/results/report.xlsx"]["get"]["responses"]["200"]["content"]
     assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in xlsx
     assert "text/html" in paths["/api/v1/results/report.html"]["get"]["responses"]["200"]["content"]
+    for path, schema in (
+        ("/api/v1/needs", "NeedsRanking"),
+        ("/api/v1/allocations/example", "AllocationExample"),
+        ("/api/v1/assistance/who-what-where", "WhoWhatWhere"),
+        ("/api/v1/assistance/gap", "AssistanceGap"),
+    ):
+        responses = paths[path]["get"]["responses"]
+        assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": f"#/components/schemas/{schema}"}
+        assert paths[path]["get"]["tags"] == ["respond"]
+    allocate = paths["/api/v1/allocations"]["post"]
+    assert allocate["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AllocationRequest"
+    }
+    assert allocate["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Allocation"
+    }

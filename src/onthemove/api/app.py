@@ -13,6 +13,7 @@ from onthemove.api import errors
 from onthemove.api.context import StoreContext
 from onthemove.api.foresight_routes import check_triggers_file
 from onthemove.api.foresight_routes import router as foresight_router
+from onthemove.api.respond_routes import router as respond_router
 from onthemove.api.results_routes import load_results_framework
 from onthemove.api.results_routes import router as results_router
 from onthemove.api.routes import router
@@ -57,6 +58,7 @@ def create_app(
     app.include_router(foresight_router)
     app.include_router(results_router)
     app.include_router(simulate_router)
+    app.include_router(respond_router)
     app.include_router(session_router)
 
     @app.middleware("http")

@@ -336,6 +336,11 @@ def solve(problem: Problem, *, integer: bool | None = None, time_limit: float | 
         ratio = problem.weight * problem.ppu / problem.cost
         seq = np.lexsort((np.arange(k), -ratio, -np.round(filled, 6)))
         begin = _fill(problem, seq, y_lp, True, "lp-rounded")
+        # or the greedy plan where it is better: then the optimum never falls below greedy, whatever the MIP gap
+        alt = greedy(problem, order="ratio", integer=True)
+        tied = tie_broken_weights(problem)
+        if not alt.notes and (begin.notes or float(tied @ alt.covered) > float(tied @ begin.covered)):
+            begin = alt
         h.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.ones(k, dtype=np.uint8))
         h.setOptionValue("time_limit", max(limit - (time.perf_counter() - started), 1.0))
         start = highspy.HighsSolution()

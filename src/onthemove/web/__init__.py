@@ -1,7 +1,7 @@
 """The web pages over the ``/api/v1`` endpoints: an overview (map, headline totals, trend), a page per place,
 sites, alerts, foresight (forecasts per area and trigger status), simulation (where people go, day by day, under
-a scenario), results (progress against the results framework), and a data page (log in, batches with their
-reports, upload, rollback).
+a scenario), needs and response (needs ranked per site, allocation of a budget, who does what where), results
+(progress against the results framework), and a data page (log in, batches with their reports, upload, rollback).
 
 ``mount_web(app)`` adds ``/static`` and the pages to an API app. Every asset is served from this package
 (``static/vendor`` holds Leaflet and uPlot): the pages make no request to any other host, because field offices
@@ -62,6 +62,10 @@ def mount_web(app: FastAPI) -> None:
     @app.get("/simulate", response_class=HTMLResponse, include_in_schema=False)
     def simulate_page(request: Request) -> HTMLResponse:
         return _page(request, "simulate.html", "Simulation", "simulate")
+
+    @app.get("/respond", response_class=HTMLResponse, include_in_schema=False)
+    def respond_page(request: Request) -> HTMLResponse:
+        return _page(request, "respond.html", "Needs & response", "respond")
 
     @app.get("/results", response_class=HTMLResponse, include_in_schema=False)
     def results_page(request: Request) -> HTMLResponse:

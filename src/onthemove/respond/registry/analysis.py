@@ -47,9 +47,14 @@ def _word(text: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(text).strip().lower()).strip("_")
 
 
-def _filters(principal: Principal, start: dt.date | None, end: dt.date | None) -> tuple[str, dict[str, Any]]:
+def _filters(
+    principal: Principal, start: dt.date | None, end: dt.date | None, place: str | None = None
+) -> tuple[str, dict[str, Any]]:
     where: list[str] = ["1 = 1"]
     params: dict[str, Any] = {}
+    if place:
+        where.append(within_sql("place_filter"))
+        params["place_filter"] = [place.upper()]
     if start is not None:
         where.append("d.date >= $start")
         params["start"] = start
@@ -70,6 +75,7 @@ def who_what_where(
     start: dt.date | None = None,
     end: dt.date | None = None,
     threshold: int = DEFAULT_THRESHOLD,
+    place: str | None = None,
 ) -> ResultTable:
     require(principal, "read_aggregates")
     if where not in WHERE_LEVELS:
@@ -77,7 +83,7 @@ def who_what_where(
     place_cols = "d.place, d.site_id" if where == "site" else f"coalesce(p.{where}, d.place) AS area"
     keys = ["month", "organisation", "programme", "sector", "package", "unit", "currency"]
     keys += ["place", "site_id"] if where == "site" else ["area"]
-    cond, params = _filters(principal, start, end)
+    cond, params = _filters(principal, start, end, place)
     k = ", ".join(keys)
     rows = store.fetch_dicts(
         "WITH d AS (SELECT strftime(d.date, '%Y-%m') AS month, d.organisation, d.programme, d.sector, d.package, "
@@ -129,10 +135,14 @@ def _protect(
 
 
 def reached(
-    store: Store, principal: Principal, start: dt.date | None = None, end: dt.date | None = None
+    store: Store,
+    principal: Principal,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    place: str | None = None,
 ) -> dict[tuple[str, str], tuple[int, int, str | None]]:
-    """(site, sector) -> (households reached, people in them, place) in the period."""
-    cond, params = _filters(principal, start, end)
+    """(site, sector) -> (households reached, people in them, place) in the period (at or inside ``place``)."""
+    cond, params = _filters(principal, start, end, place)
     rows = store.fetch(
         "WITH per_hh AS (SELECT d.site_id, d.sector, coalesce(d.household_id, d.distribution_id) AS hh, "
         "max(d.people) AS people, max(d.place) AS place FROM distributions d LEFT JOIN places p ON p.pcode = d.place "
@@ -152,8 +162,10 @@ def gap(
     as_of: dt.date | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     rules: Any = None,
+    place: str | None = None,
 ) -> ResultTable:
-    """People in need against people reached, per site and sector (see the module docstring)."""
+    """People in need against people reached, per site and sector (see the module docstring); ``place``: only
+    sites and distributions at or inside that P-code."""
     from onthemove.respond.needs import NeedsError, assess
 
     require(principal, "read_aggregates")
@@ -162,7 +174,7 @@ def gap(
     need: dict[tuple[str, str], tuple[int, int]] = {}
     places: dict[str, str | None] = {}
     try:
-        needs = assess(store, rules, as_of=as_of)
+        needs = assess(store, rules, as_of=as_of, place=place)
         notes += needs.notes
         for r in needs.site_sector.to_dict("records"):
             need[(str(r["site_id"]), _word(r["sector"]))] = (int(r["people_in_need"]), int(r["severity"]))
@@ -170,7 +182,7 @@ def gap(
             places[str(r["site_id"])] = None if pd.isna(r["place"]) else str(r["place"])
     except NeedsError as exc:
         notes.append(f"no needs: {exc}")
-    got = reached(store, principal, start, end)
+    got = reached(store, principal, start, end, place)
     rows: list[dict[str, Any]] = []
     for key in sorted(set(need) | set(got)):
         site, sector = key
