@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,11 @@ def pg_url() -> str:
     return url
 
 
-@pytest.fixture
-def pg_schema_url() -> Iterator[str]:
-    """A fresh schema on the test server, dropped afterwards: each test sees an empty store."""
+@contextmanager
+def pg_schema(url: str) -> Iterator[str]:
+    """A fresh schema on the test server, dropped afterwards: the URL of a store that sees only it."""
     import psycopg
 
-    url = pg_url()
     schema = "t_" + uuid.uuid4().hex[:12]
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")
@@ -47,6 +47,24 @@ def pg_schema_url() -> Iterator[str]:
     finally:
         with psycopg.connect(url, autocommit=True) as con:
             con.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def engine_location(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[str]:
+    """For a module-scoped fixture parametrised with ENGINES: a DuckDB directory or a PostgreSQL schema."""
+    if request.param == "duckdb":
+        yield str(tmp_path_factory.mktemp(name) / "store")
+        return
+    with pg_schema(pg_url()) as url:
+        yield url
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A fresh schema on the test server, dropped afterwards: each test sees an empty store."""
+    with pg_schema(pg_url()) as url:
+        yield url
 
 
 @pytest.fixture(params=ENGINES)

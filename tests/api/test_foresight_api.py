@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from onthemove.api.foresight_routes import redact_evidence, redact_forecasts
 from onthemove.demo import load_demo
 from onthemove.foresight.triggers import TriggerError
 from onthemove.store import open_store
-from tests.conftest import ENGINES, ROOT, pg_url
+from tests.conftest import ENGINES, ROOT, engine_location
 
 pytestmark = pytest.mark.slow
 
@@ -64,20 +63,7 @@ class Served:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def location(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "duckdb":
-        yield str(tmp_path_factory.mktemp("foresight") / "store")
-        return
-    import psycopg
-
-    url = pg_url()
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from engine_location(request, tmp_path_factory, "foresight")
 
 
 @pytest.fixture(scope="module")

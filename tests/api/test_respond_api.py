@@ -9,7 +9,6 @@ One app and store serve the Demoland tests (loading it takes seconds; the app's 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from onthemove.respond.needs import assess
 from onthemove.respond.registry.keys import RegistryKeys
 from onthemove.store import open_store
 from tests.behaviour.test_registry import ASSESSMENTS, DM, HOUSEHOLDS, SITES, pid
-from tests.conftest import ENGINES, pg_url
+from tests.conftest import ENGINES, engine_location
 from tests.helpers import PCODES, write
 
 pytestmark = pytest.mark.slow
@@ -66,26 +65,9 @@ class Served:
             return assess(store)
 
 
-def _schema(request: pytest.FixtureRequest, tmp: Path) -> Iterator[str]:
-    if request.param == "duckdb":
-        yield str(tmp / "store")
-        return
-    import psycopg
-
-    url = pg_url()
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
 @pytest.fixture(scope="module", params=ENGINES)
 def location(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from _schema(request, tmp_path_factory.mktemp("respond"))
+    yield from engine_location(request, tmp_path_factory, "respond")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ repeats.
 from __future__ import annotations
 
 import io
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from onthemove.api import create_app
 from onthemove.api.results_routes import load_results_framework
 from onthemove.demo import load_demo
 from onthemove.store import open_store
-from tests.conftest import ENGINES, ROOT, pg_url
+from tests.conftest import ENGINES, ROOT, engine_location
 
 pytestmark = pytest.mark.slow
 
@@ -62,20 +61,7 @@ class Served:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def location(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "duckdb":
-        yield str(tmp_path_factory.mktemp("results") / "store")
-        return
-    import psycopg
-
-    url = pg_url()
-    schema = "t_" + uuid.uuid4().hex[:12]
-    with psycopg.connect(url, autocommit=True) as con:
-        con.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(url, autocommit=True) as con:
-            con.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from engine_location(request, tmp_path_factory, "results")
 
 
 @pytest.fixture(scope="module")
