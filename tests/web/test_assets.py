@@ -19,6 +19,19 @@ VENDORED = (
     "vendor/uplot/LICENSE",
     "vendor/README.md",
 )
+# every page (the place page with any P-code: the page is drawn by its script)
+PAGES = ("/", "/place/XD01", "/sites", "/alerts", "/foresight", "/simulate", "/respond", "/results", "/data")
+# what each page script once had its own copy of, and now takes from common.js
+SHARED = (
+    "data-api-base",
+    "function getJSON(",
+    "function el(",
+    "function setStatus(",
+    "function legendItem(",
+    "L.map(",
+    "uPlot.tzDate",
+    'new Intl.DateTimeFormat("en", { month: "long"',
+)
 # a URL with a host, other than the XML/SVG namespaces that libraries name but never fetch
 REMOTE = re.compile(r"(?:https?:)?//(?!www\.w3\.org/)[a-z0-9.-]+\.[a-z]{2,}/", re.IGNORECASE)
 
@@ -74,6 +87,32 @@ def test_static_files_are_served(client: TestClient) -> None:
     assert "javascript" in response.headers["content-type"]
     assert client.get("/static/overview.js").status_code == 200
     assert client.get("/static/nothing-here.js").status_code == 404
+
+
+def test_the_shared_helpers_are_served_as_javascript(client: TestClient) -> None:
+    response = client.get("/static/common.js")
+    assert response.status_code == 200
+    assert "javascript" in response.headers["content-type"]
+    assert "window.OTM = {" in response.text
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_the_shared_helpers_before_its_script(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    scripts = re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', response.text)
+    assert scripts.count("/static/common.js") == 1, scripts
+    own = [s for s in scripts if s != "/static/common.js" and not s.startswith("/static/vendor/")]
+    assert len(own) == 1, scripts  # one script of the page's own
+    assert scripts.index("/static/common.js") < scripts.index(own[0])
+    assert client.get(own[0]).status_code == 200
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in STATIC_DIR.glob("*.js") if p.name != "common.js"))
+def test_page_scripts_use_the_shared_helpers_not_copies(script: str) -> None:
+    text = (STATIC_DIR / script).read_text()
+    for copy in SHARED:
+        assert copy not in text, f"{script} has its own copy of a helper in common.js: {copy}"
 
 
 def test_the_api_still_answers_beside_the_pages(client: TestClient) -> None:

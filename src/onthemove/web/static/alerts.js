@@ -3,49 +3,34 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
-  var fmt = new Intl.NumberFormat("en");
+  var cell = OTM.cell;
   var kindEl = document.getElementById("alert-kind");
   var levelEl = document.getElementById("alert-level");
-  var statusEl = document.getElementById("status");
   var body = document.querySelector("#alerts tbody");
 
-  function cell(row, text, className) {
-    var td = document.createElement("td");
-    td.textContent = text;
-    if (className) { td.className = className; }
-    row.appendChild(td);
-  }
-
   function load() {
-    var url = API + "/alerts?kind=" + encodeURIComponent(kindEl.value) + "&level=" + encodeURIComponent(levelEl.value);
-    statusEl.textContent = "Loading…";
-    return fetch(url, { credentials: "same-origin" })
-      .then(function (response) {
-        if (!response.ok) { throw new Error("the server answered " + response.status); }
-        return response.json();
-      })
+    OTM.setStatus("Loading…");
+    return OTM.getJSON("/alerts", [["kind", kindEl.value], ["level", levelEl.value]])
       .then(function (alerts) {
         body.textContent = "";
         alerts.forEach(function (a) {
-          var tr = document.createElement("tr");
-          tr.setAttribute("data-pcode", a.area);
+          var tr = OTM.el("tr", { "data-pcode": a.area });
           cell(tr, a.area);
           cell(tr, a.name);
           cell(tr, a.period);
-          cell(tr, fmt.format(a.value), "num");
-          cell(tr, fmt.format(Math.round(a.median)), "num");
+          cell(tr, OTM.formats.number.format(a.value), "num");
+          cell(tr, OTM.formats.number.format(Math.round(a.median)), "num");
           cell(tr, a.ratio === null ? "new" : a.ratio.toFixed(1) + "×", "num");
           cell(tr, a.robust_z.toFixed(1), "num");
           cell(tr, a.reason);
           body.appendChild(tr);
         });
-        statusEl.textContent = alerts.length ? alerts.length + " area(s) flagged." : "No area is flagged.";
-        document.body.setAttribute("data-ready", "true");
+        OTM.setStatus(alerts.length ? alerts.length + " area(s) flagged." : "No area is flagged.");
+        OTM.ready();
       })
       .catch(function (error) {
-        statusEl.textContent = "Could not load the alerts: " + error.message;
-        document.body.setAttribute("data-ready", "true");
+        OTM.setStatus("Could not load the alerts: " + error.message);
+        OTM.ready();
       });
   }
 

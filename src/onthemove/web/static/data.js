@@ -4,10 +4,10 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
-  var fmt = new Intl.NumberFormat("en");
+  var fmt = OTM.formats.number;
+  var setStatus = OTM.setStatus;
+  var cell = OTM.cell;
 
-  var statusEl = document.getElementById("status");
   var loginSection = document.getElementById("login-section");
   var loginForm = document.getElementById("login-form");
   var dataSection = document.getElementById("data-section");
@@ -16,15 +16,11 @@
   var whoami = document.getElementById("whoami");
   var logoutButton = document.getElementById("logout");
 
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", !!isError);
-  }
-
+  // unlike OTM.request: { ok, status, body } of every answer, ok or not; the body (a form) is sent as it is
   function call(method, path, body) {
     var options = { method: method, headers: { Accept: "application/json" }, credentials: "same-origin" };
     if (body !== undefined) options.body = body;
-    return fetch(API + path, options).then(function (response) {
+    return fetch(OTM.API + path, options).then(function (response) {
       if (response.status === 204) return { ok: true, status: 204, body: null };
       return response.json().then(
         function (data) { return { ok: response.ok, status: response.status, body: data }; },
@@ -36,13 +32,6 @@
   function message(result) {
     var error = result.body && result.body.error;
     return error ? error.message : "the server answered " + result.status;
-  }
-
-  function cell(row, text, className) {
-    var td = document.createElement("td");
-    td.textContent = text === null || text === undefined ? "" : String(text);
-    if (className) td.className = className;
-    row.appendChild(td);
   }
 
   function showLoggedOut() {
@@ -83,11 +72,7 @@
   }
 
   function actionButton(text, className, label, onClick) {
-    var button = document.createElement("button");
-    button.type = "button";
-    button.className = className;
-    button.textContent = text;
-    button.setAttribute("aria-label", label);
+    var button = OTM.el("button", { type: "button", "class": className, "aria-label": label }, text);
     button.addEventListener("click", onClick);
     return button;
   }
@@ -149,6 +134,12 @@
 
   var reportState = { batchId: null, offset: 0 };
 
+  // a rejected row, as the batch's report lists it (row_number, column_name) or an upload's answer (row, column)
+  function rejectionCells(r) {
+    return [[r.row_number !== undefined ? r.row_number : r.row, true],
+      [r.column_name !== undefined ? r.column_name : r.column], [r.value], [r.expected]];
+  }
+
   function fact(list, term, value) {
     if (value === null || value === undefined || value === "") return;
     var dt = document.createElement("dt");
@@ -184,39 +175,21 @@
       fact(facts, "SHA-256", b.sha256);
 
       var summary = report.rejection_summary || [];
-      var summaryBody = document.querySelector("#report-summary tbody");
-      summaryBody.textContent = "";
-      summary.forEach(function (r) {
-        var tr = document.createElement("tr");
-        cell(tr, r.column);
-        cell(tr, r.expected);
-        cell(tr, fmt.format(r.rows), "num");
-        cell(tr, r.first_row, "num");
-        summaryBody.appendChild(tr);
+      OTM.fillTable("report-summary", summary, function (r) {
+        return [[r.column], [r.expected], [fmt.format(r.rows), true], [r.first_row, true]];
       });
       document.getElementById("report-summary-block").hidden = !summary.length;
 
       var places = report.unmatched_places || [];
-      var placesBody = document.querySelector("#report-places tbody");
-      placesBody.textContent = "";
-      places.forEach(function (p) {
-        var tr = document.createElement("tr");
-        cell(tr, p.field);
-        cell(tr, p.name);
-        cell(tr, p.parent);
-        cell(tr, p.resolved_to || "rejected");
-        cell(tr, (p.candidates || []).map(function (c) { return c.name + " (" + c.pcode + ")"; }).join("; "));
-        placesBody.appendChild(tr);
+      OTM.fillTable("report-places", places, function (p) {
+        return [[p.field], [p.name], [p.parent], [p.resolved_to || "rejected"],
+          [(p.candidates || []).map(function (c) { return c.name + " (" + c.pcode + ")"; }).join("; ")]];
       });
       document.getElementById("report-places-block").hidden = !places.length;
 
       var notes = document.getElementById("report-notes");
       notes.textContent = "";
-      (report.notes || []).forEach(function (text) {
-        var li = document.createElement("li");
-        li.textContent = text;
-        notes.appendChild(li);
-      });
+      (report.notes || []).forEach(function (text) { notes.appendChild(OTM.el("li", {}, text)); });
 
       reportState = { batchId: b.batch_id, offset: 0 };
       document.querySelector("#report-rows tbody").textContent = "";
@@ -237,15 +210,7 @@
         setStatus("Rejected rows are not shown: " + message(result), true);
         return;
       }
-      var tbody = document.querySelector("#report-rows tbody");
-      result.body.rows.forEach(function (r) {
-        var tr = document.createElement("tr");
-        cell(tr, r.row_number, "num");
-        cell(tr, r.column_name);
-        cell(tr, r.value);
-        cell(tr, r.expected);
-        tbody.appendChild(tr);
-      });
+      OTM.fillTable("report-rows", result.body.rows, rejectionCells, true); // below those already shown
       reportState.offset += result.body.rows.length;
       var total = result.body.total_rows;
       document.getElementById("report-rows-count").textContent =
@@ -263,16 +228,7 @@
     document.getElementById("upload-summary").textContent =
       "Batch " + report.batch_id + " (" + report.status + "): " + fmt.format(report.rows_read) + " rows read, " +
       fmt.format(report.rows_loaded) + " loaded, " + fmt.format(report.rows_rejected) + " rejected.";
-    var tbody = document.querySelector("#rejections tbody");
-    tbody.textContent = "";
-    (report.rejections || []).forEach(function (r) {
-      var tr = document.createElement("tr");
-      cell(tr, r.row_number !== undefined ? r.row_number : r.row, "num");
-      cell(tr, r.column_name !== undefined ? r.column_name : r.column);
-      cell(tr, r.value);
-      cell(tr, r.expected);
-      tbody.appendChild(tr);
-    });
+    OTM.fillTable("rejections", report.rejections || [], rejectionCells);
     result.hidden = false;
   }
 
@@ -321,7 +277,7 @@
   }
 
   start().then(
-    function () { document.body.setAttribute("data-ready", "true"); },
-    function (err) { setStatus(String(err), true); document.body.setAttribute("data-ready", "true"); }
+    function () { OTM.ready(); },
+    function (err) { setStatus(String(err), true); OTM.ready(); }
   );
 })();

@@ -10,7 +10,6 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
   var FIGURES = {
     movements: { noun: "Arrivals", lower: "arrivals" },
     displacement: { noun: "People displaced", lower: "people displaced" }
@@ -23,25 +22,24 @@
     "rise of 5–20 %", "rise of 20–50 %", "rise of 50 % or more"
   ];
   var NO_DATA = "#d9d9d9";
+  var AREA_STYLE = { color: "#4a4a4a", weight: 1, fillColor: NO_DATA, fillOpacity: 0.9 };
   // lines: dark blue observed (solid), dark orange forecast (dashed); the band is the same orange, light
   var OBSERVED = "#08519c";
   var FORECAST = "#a63603";
   var BAND = "rgba(230, 97, 1, 0.25)";
 
-  var fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
-  var pctFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
-  var monthFmt = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
-  var shortMonthFmt = new Intl.DateTimeFormat("en", { month: "short", year: "numeric", timeZone: "UTC" });
+  var fmt = OTM.formats.whole;
+  var el = OTM.el;
+  var monthLabel = OTM.monthLabel;
+  var shortMonth = OTM.shortMonth;
 
   var kindSelect = document.getElementById("kind");
   var levelSelect = document.getElementById("level");
   var horizonSelect = document.getElementById("horizon");
   var intervalSelect = document.getElementById("interval");
   var areaSelect = document.getElementById("area");
-  var statusEl = document.getElementById("status");
 
   var state = {
-    places: {}, // level number -> GeoJSON FeatureCollection
     geoLayer: null,
     map: null,
     chart: null,
@@ -55,40 +53,6 @@
 
   function figures() { return FIGURES[kindSelect.value] || FIGURES.movements; }
   function levelNumber() { return levelSelect.value.replace("adm", ""); }
-
-  function getJSON(path, params) {
-    var query = new URLSearchParams();
-    (params || []).forEach(function (pair) { query.append(pair[0], pair[1]); });
-    var url = API + path + (params && params.length ? "?" + query.toString() : "");
-    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (response) {
-      if (response.ok) { return response.json(); }
-      return response.text().then(function (text) {
-        var message = text.slice(0, 200);
-        try { message = JSON.parse(text).error.message || message; } catch (ignored) { /* not our error body */ }
-        throw new Error(message + " (" + response.status + ")");
-      });
-    });
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", !!isError);
-  }
-
-  function monthDate(month) {
-    var parts = month.split("-");
-    return new Date(Date.UTC(+parts[0], +parts[1] - 1, 1));
-  }
-  function monthLabel(month) { return monthFmt.format(monthDate(month)); }
-  function shortMonth(month) { return shortMonthFmt.format(monthDate(month)); }
-  function monthToSeconds(month) { return monthDate(month).getTime() / 1000; }
 
   function formatCount(value) {
     return value === null || value === undefined ? "redacted" : fmt.format(Math.round(value));
@@ -106,7 +70,7 @@
     if (change.percent === null) {
       return change.absolute !== null && change.observed === 0 ? "new" : "–";
     }
-    return signed(change.percent, pctFmt.format(Math.abs(change.percent)) + " %");
+    return signed(change.percent, OTM.formats.oneDecimal.format(Math.abs(change.percent)) + " %");
   }
 
   // --- the map of change -----------------------------------------------------------------------
@@ -124,54 +88,19 @@
   }
 
   function renderLegend() {
-    var legend = document.getElementById("legend");
-    legend.textContent = "";
-    CHANGE_LABELS.forEach(function (label, i) { legend.appendChild(legendItem(CHANGE_COLOURS[i], label)); });
-    legend.appendChild(legendItem(NO_DATA, "no forecast / redacted"));
-  }
-
-  function legendItem(colour, label) {
-    var item = el("li", { "class": "legend-item" });
-    var swatch = el("span", { "class": "swatch", "aria-hidden": "true" });
-    swatch.style.background = colour;
-    item.appendChild(swatch);
-    item.appendChild(document.createTextNode(label));
-    return item;
+    OTM.fillLegend("legend", CHANGE_LABELS.map(function (label, i) { return [CHANGE_COLOURS[i], label]; })
+      .concat([[NO_DATA, "no forecast / redacted"]]));
   }
 
   function ensureMap() {
-    if (state.map) { return state.map; }
-    state.map = L.map("map", { renderer: L.svg(), attributionControl: false, zoomSnap: 0.25, minZoom: 3, maxZoom: 12 });
+    if (!state.map) { state.map = OTM.baseMap("map"); }
     return state.map;
   }
 
-  function loadPlaces(level) {
-    if (state.places[level]) { return Promise.resolve(state.places[level]); }
-    return getJSON("/places", [["level", level], ["geometry", "true"]]).then(function (collection) {
-      collection.features = collection.features.filter(function (f) { return f.geometry; });
-      state.places[level] = collection;
-      return collection;
-    });
-  }
-
   function drawAreas(collection) {
-    var map = ensureMap();
-    if (state.geoLayer) { map.removeLayer(state.geoLayer); }
-    state.geoLayer = L.geoJSON(collection, {
-      style: function () { return { color: "#4a4a4a", weight: 1, fillColor: NO_DATA, fillOpacity: 0.9 }; },
-      onEachFeature: function (feature, layer) {
-        layer.on("add", function () { layer.getElement().setAttribute("data-pcode", feature.properties.pcode); });
-        layer.on("click", function () {
-          if (state.byPlace[feature.properties.pcode]) { chooseArea(feature.properties.pcode); }
-        });
-      }
+    state.geoLayer = OTM.showAreas(ensureMap(), state.geoLayer, collection, AREA_STYLE, function (pcode) {
+      if (state.byPlace[pcode]) { chooseArea(pcode); }
     });
-    if (collection.features.length) {
-      map.fitBounds(state.geoLayer.getBounds(), { padding: [8, 8] });
-    } else {
-      map.setView([0, 0], 3);
-    }
-    state.geoLayer.addTo(map);
   }
 
   function colourAreas() {
@@ -274,29 +203,21 @@
     var body = state.body;
     var d = fanData(place);
     var interval = body.interval + " %";
-    var value = function (u, v) { return v === null || v === undefined ? "–" : fmt.format(Math.round(v)); };
-    var options = {
-      width: Math.max(container.clientWidth, 300),
+    var value = OTM.chartValue(function (v) { return fmt.format(Math.round(v)); });
+    state.chart = OTM.lineChart(container, state.chart, {
+      data: [d.months.map(OTM.monthSeconds), d.observed, d.mean, d.lo, d.hi],
       height: 300,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [Math.min(0, min), max * 1.05 || 1]; } } },
-      axes: [
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, space: 60 },
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 70, label: figures().noun,
-          values: function (u, ticks) { return ticks.map(function (t) { return fmt.format(t); }); } }
-      ],
+      yLabel: figures().noun,
+      yFormat: fmt.format,
+      yRange: function (u, min, max) { return [Math.min(0, min), max * 1.05 || 1]; },
       series: [
-        { label: "Month", value: "{MMM} {YYYY}" },
         { label: "Observed", stroke: OBSERVED, width: 2, value: value },
         { label: "Forecast", stroke: FORECAST, width: 2, dash: [8, 4], value: value },
         { label: "Lower " + interval, stroke: FORECAST, width: 1, dash: [2, 3], value: value },
         { label: "Upper " + interval, stroke: FORECAST, width: 1, dash: [2, 3], value: value }
       ],
       bands: [{ series: [4, 3], fill: BAND }]
-    };
-    if (state.chart) { state.chart.destroy(); }
-    container.textContent = "";
-    state.chart = new uPlot(options, [d.months.map(monthToSeconds), d.observed, d.mean, d.lo, d.hi], container);
+    });
     container.setAttribute("data-place", place.place);
     container.setAttribute("data-band", String(body.interval));
     container.setAttribute(
@@ -333,9 +254,7 @@
   }
 
   function resizeFan() {
-    if (!state.chart) { return; }
-    var container = document.getElementById("fan");
-    state.chart.setSize({ width: Math.max(container.clientWidth, 300), height: 300 });
+    OTM.resizeChart(state.chart, document.getElementById("fan"), 300);
   }
 
   function fillAreaSelect(body) {
@@ -374,12 +293,12 @@
   function loadForecasts() {
     var ticket = ++state.ticket;
     var kind = kindSelect.value;
-    setStatus("Computing forecasts… the first time takes up to a minute.");
+    OTM.setStatus("Computing forecasts… the first time takes up to a minute.");
     document.getElementById("foresight-controls").setAttribute("aria-busy", "true");
     var params = [
       ["level", levelSelect.value], ["horizon", horizonSelect.value], ["interval", intervalSelect.value]
     ];
-    return Promise.all([loadPlaces(levelNumber()), getJSON("/forecasts/" + kind, params)]).then(function (results) {
+    return Promise.all([OTM.boundaries(levelNumber()), OTM.getJSON("/forecasts/" + kind, params)]).then(function (results) {
       if (ticket !== state.ticket) { return; } // a newer choice superseded this one
       var body = results[1];
       state.body = body;
@@ -402,13 +321,13 @@
           monthLabel(body.periods[0]) + (body.periods.length > 1 ? " – " + monthLabel(last) : "") + " (" +
           body.interval + " % intervals" + (body.redacted ? "; figures under " + body.threshold + " are redacted" : "") + ")."
         : "No area to show.";
-      setStatus(text);
+      OTM.setStatus(text);
     }, function (error) {
       if (ticket !== state.ticket) { return; }
       state.body = null;
       state.byPlace = {};
-      setStatus("Could not compute the forecasts: " + (error && error.message ? error.message : error), true);
-      return loadPlaces(levelNumber()).then(function (collection) {
+      OTM.setStatus("Could not compute the forecasts: " + OTM.errorText(error), true);
+      return OTM.boundaries(levelNumber()).then(function (collection) {
         drawAreas(collection);
         colourAreas();
       });
@@ -495,7 +414,7 @@
     var box = document.getElementById("triggers");
     var note = document.getElementById("triggers-status");
     note.classList.remove("error");
-    return getJSON("/triggers").then(function (body) {
+    return OTM.getJSON("/triggers").then(function (body) {
       box.textContent = "";
       if (!body.configured) {
         note.textContent = "No triggers configured: start the server with a triggers file (setting `triggers`) to " +
@@ -507,7 +426,7 @@
         body.file + "; " + firing + " firing." + (body.redacted ? " Forecast figures under " + body.threshold + " are redacted." : "");
       body.triggers.forEach(function (trig) { box.appendChild(renderTrigger(trig)); });
     }, function (error) {
-      note.textContent = "Could not check the triggers: " + (error && error.message ? error.message : error);
+      note.textContent = "Could not check the triggers: " + OTM.errorText(error);
       note.classList.add("error");
     });
   }
@@ -516,11 +435,11 @@
 
   // data-ready marks the page drawn for the latest choice (and, at the start, the triggers too)
   function refresh(also) {
-    document.body.removeAttribute("data-ready");
+    OTM.notReady();
     var drawn = loadForecasts();
     var ticket = state.ticket;
     return Promise.all([drawn].concat(also || [])).then(function () {
-      if (ticket === state.ticket) { document.body.setAttribute("data-ready", "true"); }
+      if (ticket === state.ticket) { OTM.ready(); }
     });
   }
 

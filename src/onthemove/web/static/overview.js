@@ -5,8 +5,7 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
-  var ROOT = API.replace(/\/api\/v1$/, "");
+  var ROOT = OTM.API.replace(/\/api\/v1$/, "");
   var MEASURES = {
     movements: { noun: "Arrivals", lower: "arrivals", trend: "Monthly arrivals by reason" },
     displacement: { noun: "People displaced", lower: "people displaced", trend: "People displaced by reason" }
@@ -14,22 +13,21 @@
   // ColorBrewer "Blues" (single hue, sequential): readable by people with colour-vision deficiencies.
   var RAMP = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"];
   var NO_DATA = "#d9d9d9";
+  var AREA_STYLE = { color: "#333333", weight: 1, fillColor: NO_DATA, fillOpacity: 0.9 };
   // Okabe–Ito: a colour-blind-safe qualitative palette for the reasons in the trend chart.
   var SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#000000", "#F0E442"];
   var SERIES_DASH = [[], [8, 4], [2, 3], [12, 4, 2, 4], [], [8, 4], [2, 3], []];
 
-  var fmt = new Intl.NumberFormat("en");
-  var pctFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
-  var monthFmt = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
+  var fmt = OTM.formats.number;
+  var monthLabel = OTM.monthLabel;
+  var setStatus = OTM.setStatus;
 
   var measureSelect = document.getElementById("measure");
   var periodSelect = document.getElementById("period");
   var levelSelect = document.getElementById("level");
-  var statusEl = document.getElementById("status");
 
   var state = {
     months: [], // [{month: "2024-01", count: 123|null}]
-    places: {}, // level -> GeoJSON FeatureCollection
     geoLayer: null,
     map: null,
     chart: null,
@@ -40,40 +38,6 @@
   function measure() { return MEASURES[kind()] || MEASURES.movements; }
   function placeUrl(pcode) { return ROOT + "/place/" + encodeURIComponent(pcode); }
 
-  function getJSON(path, params) {
-    var query = new URLSearchParams();
-    (params || []).forEach(function (pair) { query.append(pair[0], pair[1]); });
-    var url = API + path + (params && params.length ? "?" + query.toString() : "");
-    return fetch(url, { headers: { Accept: "application/json" } }).then(function (response) {
-      if (!response.ok) {
-        return response.text().then(function (text) {
-          throw new Error(url + " answered " + response.status + ": " + text.slice(0, 200));
-        });
-      }
-      return response.json();
-    });
-  }
-
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", !!isError);
-  }
-
-  function monthLabel(month) {
-    var parts = month.split("-");
-    return monthFmt.format(new Date(Date.UTC(+parts[0], +parts[1] - 1, 1)));
-  }
-
-  function monthRange(month) {
-    var parts = month.split("-");
-    var last = new Date(Date.UTC(+parts[0], +parts[1], 0)).getUTCDate();
-    return [month + "-01", month + "-" + String(last).padStart(2, "0")];
-  }
-
-  function formatCount(value) {
-    return value === null || value === undefined ? "redacted" : fmt.format(value);
-  }
-
   // --- headline ------------------------------------------------------------------------------
 
   function updateHeadline(month) {
@@ -82,7 +46,7 @@
     var previous = index > 0 ? state.months[index - 1] : null;
     document.getElementById("headline-measure").textContent = measure().noun;
     document.getElementById("headline-month").textContent = monthLabel(month);
-    document.getElementById("headline-arrivals").textContent = formatCount(current);
+    document.getElementById("headline-arrivals").textContent = OTM.formatCount(current);
     var change = document.getElementById("headline-change");
     if (!previous) {
       change.textContent = "no previous month";
@@ -93,7 +57,7 @@
       var sign = diff > 0 ? "+" : diff < 0 ? "−" : "±";
       var text = sign + fmt.format(Math.abs(diff));
       if (previous.count > 0) {
-        text += " (" + sign + pctFmt.format(Math.abs(diff) / previous.count * 100) + "%)";
+        text += " (" + sign + OTM.formats.oneDecimal.format(Math.abs(diff) / previous.count * 100) + "%)";
       }
       change.textContent = text;
       change.setAttribute("title", "compared with " + monthLabel(previous.month));
@@ -127,72 +91,24 @@
   }
 
   function renderLegend(limits) {
-    var legend = document.getElementById("legend");
-    legend.textContent = "";
-    var labels = [];
-    labels.push("under " + fmt.format(limits[0]));
+    var entries = [[RAMP[0], "under " + fmt.format(limits[0])]];
     for (var i = 1; i < limits.length; i++) {
-      labels.push(fmt.format(limits[i - 1]) + "–" + fmt.format(limits[i] - 1));
+      entries.push([RAMP[i], fmt.format(limits[i - 1]) + "–" + fmt.format(limits[i] - 1)]);
     }
-    labels.push(fmt.format(limits[limits.length - 1]) + " or more");
-    labels.forEach(function (label, i) { legend.appendChild(legendItem(RAMP[i], label)); });
-    legend.appendChild(legendItem(NO_DATA, "no data / redacted"));
-  }
-
-  function legendItem(colour, label) {
-    var item = document.createElement("li");
-    item.className = "legend-item";
-    var swatch = document.createElement("span");
-    swatch.className = "swatch";
-    swatch.style.background = colour;
-    swatch.setAttribute("aria-hidden", "true");
-    item.appendChild(swatch);
-    item.appendChild(document.createTextNode(label));
-    return item;
+    entries.push([RAMP[limits.length], fmt.format(limits[limits.length - 1]) + " or more"]);
+    entries.push([NO_DATA, "no data / redacted"]);
+    OTM.fillLegend("legend", entries);
   }
 
   function ensureMap() {
-    if (state.map) { return state.map; }
-    state.map = L.map("map", {
-      renderer: L.svg(),
-      attributionControl: false,
-      zoomSnap: 0.25,
-      minZoom: 3,
-      maxZoom: 12
-    });
+    if (!state.map) { state.map = OTM.baseMap("map"); }
     return state.map;
   }
 
-  function loadPlaces(level) {
-    if (state.places[level]) { return Promise.resolve(state.places[level]); }
-    return getJSON("/places", [["level", level], ["geometry", "true"]]).then(function (collection) {
-      collection.features = collection.features.filter(function (f) { return f.geometry; });
-      state.places[level] = collection;
-      return collection;
-    });
-  }
-
   function drawAreas(collection) {
-    var map = ensureMap();
-    if (state.geoLayer) { map.removeLayer(state.geoLayer); }
-    state.geoLayer = L.geoJSON(collection, {
-      style: function () {
-        return { color: "#333333", weight: 1, fillColor: NO_DATA, fillOpacity: 0.9 };
-      },
-      onEachFeature: function (feature, layer) {
-        // the SVG path exists only once the map has a view and the layer is on it
-        layer.on("add", function () {
-          layer.getElement().setAttribute("data-pcode", feature.properties.pcode);
-        });
-        layer.on("click", function () { window.location.href = placeUrl(feature.properties.pcode); });
-      }
+    state.geoLayer = OTM.showAreas(ensureMap(), state.geoLayer, collection, AREA_STYLE, function (pcode) {
+      window.location.href = placeUrl(pcode);
     });
-    if (collection.features.length) {
-      map.fitBounds(state.geoLayer.getBounds(), { padding: [8, 8] });
-    } else {
-      map.setView([0, 0], 3);
-    }
-    state.geoLayer.addTo(map);
   }
 
   function colourAreas(rows, level) {
@@ -206,7 +122,7 @@
       var value = Object.prototype.hasOwnProperty.call(counts, props.pcode) ? counts[props.pcode] : undefined;
       layer.setStyle({ fillColor: colourFor(value, limits) });
       var text = props.name + " (" + props.pcode + "): " +
-        (value === undefined ? "no " + measure().lower + " recorded" : formatCount(value) + " " + measure().lower);
+        (value === undefined ? "no " + measure().lower + " recorded" : OTM.formatCount(value) + " " + measure().lower);
       layer.unbindTooltip();
       layer.bindTooltip(text, { sticky: true });
       var element = layer.getElement();
@@ -234,21 +150,10 @@
       return bv - av || (a.name < b.name ? -1 : 1);
     });
     rows.forEach(function (r) {
-      var tr = document.createElement("tr");
-      tr.dataset.pcode = r.pcode;
-      var name = document.createElement("td");
-      var link = document.createElement("a");
-      link.href = placeUrl(r.pcode);
-      link.textContent = r.name;
-      name.appendChild(link);
-      tr.appendChild(name);
-      var code = document.createElement("td");
-      code.textContent = r.pcode;
-      tr.appendChild(code);
-      var count = document.createElement("td");
-      count.className = "num";
-      count.textContent = r.value === undefined ? "no data" : formatCount(r.value);
-      tr.appendChild(count);
+      var tr = OTM.el("tr", { "data-pcode": r.pcode });
+      OTM.cell(tr).appendChild(OTM.el("a", { href: placeUrl(r.pcode) }, r.name));
+      OTM.cell(tr, r.pcode);
+      OTM.cell(tr, r.value === undefined ? "no data" : OTM.formatCount(r.value), "num");
       tbody.appendChild(tr);
     });
     document.getElementById("map-table-caption").textContent =
@@ -260,10 +165,11 @@
     var level = levelSelect.value;
     if (!month) { return Promise.resolve(); }
     var ticket = ++state.request;
-    var range = monthRange(month);
+    var range = OTM.monthRange(month);
     return Promise.all([
-      loadPlaces(level),
-      getJSON("/totals/" + kind(), [["by", "adm" + level], ["from", range[0]], ["to", range[1]], ["limit", "10000"]])
+      OTM.boundaries(level),
+      OTM.getJSON("/totals/" + kind(),
+        [["by", "adm" + level], ["from", range[0]], ["to", range[1]], ["limit", "10000"]])
     ]).then(function (results) {
       if (ticket !== state.request) { return; } // a newer choice superseded this one
       drawAreas(results[0]);
@@ -278,11 +184,6 @@
 
   // --- trend ---------------------------------------------------------------------------------
 
-  function monthToSeconds(month) {
-    var parts = month.split("-");
-    return Date.UTC(+parts[0], +parts[1] - 1, 1) / 1000;
-  }
-
   function renderTrend(rows) {
     var months = [];
     var reasons = [];
@@ -295,7 +196,7 @@
     });
     months.sort();
     reasons.sort();
-    var data = [months.map(monthToSeconds)];
+    var data = [months.map(OTM.monthSeconds)];
     reasons.forEach(function (reason) {
       data.push(months.map(function (m) {
         // no row: no arrivals for that reason that month; a null count: redacted (a gap in the line)
@@ -303,36 +204,26 @@
         return v === undefined ? 0 : v;
       }));
     });
-    var container = document.getElementById("trend");
-    var options = {
-      width: Math.max(container.clientWidth, 300),
+    state.chart = OTM.lineChart(document.getElementById("trend"), state.chart, {
+      data: data,
       height: 300,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: { x: { time: true } },
-      axes: [
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, space: 60 },
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 60, label: measure().noun,
-          values: function (u, ticks) { return ticks.map(function (t) { return fmt.format(t); }); } }
-      ],
-      series: [{ label: "Month", value: "{MMM} {YYYY}" }].concat(reasons.map(function (reason, i) {
+      yLabel: measure().noun,
+      ySize: 60,
+      yFormat: fmt.format,
+      series: reasons.map(function (reason, i) {
         return {
           label: reason,
           stroke: SERIES_COLOURS[i % SERIES_COLOURS.length],
           dash: SERIES_DASH[i % SERIES_DASH.length],
           width: 2,
-          value: function (u, v) { return v === null ? "–" : fmt.format(v); }
+          value: OTM.chartValue(fmt.format)
         };
-      }))
-    };
-    if (state.chart) { state.chart.destroy(); }
-    container.textContent = "";
-    state.chart = new uPlot(options, data, container);
+      })
+    });
   }
 
   function resizeTrend() {
-    if (!state.chart) { return; }
-    var container = document.getElementById("trend");
-    state.chart.setSize({ width: Math.max(container.clientWidth, 300), height: 300 });
+    OTM.resizeChart(state.chart, document.getElementById("trend"), 300);
   }
 
   // --- wiring --------------------------------------------------------------------------------
@@ -344,10 +235,7 @@
       .sort(function (a, b) { return a.month < b.month ? -1 : a.month > b.month ? 1 : 0; });
     periodSelect.textContent = "";
     state.months.slice().reverse().forEach(function (m) {
-      var option = document.createElement("option");
-      option.value = m.month;
-      option.textContent = monthLabel(m.month);
-      periodSelect.appendChild(option);
+      periodSelect.appendChild(OTM.el("option", { value: m.month }, monthLabel(m.month)));
     });
     if (state.months.length) {
       periodSelect.value = state.months[state.months.length - 1].month; // the latest month
@@ -363,31 +251,31 @@
 
   function fail(error) {
     console.error(error);
-    setStatus("Could not load the data: " + (error && error.message ? error.message : error), true);
+    setStatus("Could not load the data: " + OTM.errorText(error), true);
   }
 
   function load() {
-    document.body.removeAttribute("data-ready");
+    OTM.notReady();
     setStatus("Loading…");
     ensureMap();
     document.getElementById("map-title").textContent = measure().noun + " by area";
     document.getElementById("trend-title").textContent = measure().trend;
     document.getElementById("trend").setAttribute("aria-label", "Line chart: " + measure().trend.toLowerCase());
-    var periods = getJSON("/totals/" + kind(), [["by", "month"], ["limit", "10000"]]).then(function (body) {
+    var periods = OTM.getJSON("/totals/" + kind(), [["by", "month"], ["limit", "10000"]]).then(function (body) {
       fillPeriods(body.rows);
       if (!state.months.length) {
         setStatus("No " + measure().lower + " recorded yet.");
-        return loadPlaces(levelSelect.value).then(drawAreas);
+        return OTM.boundaries(levelSelect.value).then(drawAreas);
       }
       updateHeadline(periodSelect.value);
       return refreshMap();
     });
-    var trend = getJSON("/totals/" + kind(), [["by", "month"], ["by", "reason"], ["limit", "10000"]]).then(
+    var trend = OTM.getJSON("/totals/" + kind(), [["by", "month"], ["by", "reason"], ["limit", "10000"]]).then(
       function (body) { renderTrend(body.rows); }
     );
     return Promise.all([periods, trend]).then(function () {
       if (state.months.length) { setStatus(""); }
-      document.body.setAttribute("data-ready", "true");
+      OTM.ready();
     }, fail);
   }
 

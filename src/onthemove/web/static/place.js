@@ -5,7 +5,6 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
   var root = document.getElementById("place");
   var PCODE = root.getAttribute("data-pcode");
   var PLACE_URL = root.getAttribute("data-place-url");
@@ -24,60 +23,33 @@
   };
   var DIMENSION_LABELS = { sex: "Sex", age_group: "Age group", population_group: "Population group" };
 
-  var fmt = new Intl.NumberFormat("en");
-  var pctFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
-  var monthFmt = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
-  var statusEl = document.getElementById("status");
+  var fmt = OTM.formats.number;
+  var el = OTM.el;
+  var cell = OTM.cell;
+  var monthLabel = OTM.monthLabel;
   var charts = {}; // id -> uPlot
 
   // --- helpers -------------------------------------------------------------------------------
 
   function NotFound(message) { this.message = message; }
 
-  // notFound: a 404 means "no such place" (only for the place itself; elsewhere a 404 is an error)
-  function getJSON(path, params, notFound) {
-    var query = new URLSearchParams();
-    (params || []).forEach(function (pair) { query.append(pair[0], pair[1]); });
-    var url = API + path + (params && params.length ? "?" + query.toString() : "");
-    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (response) {
-      if (notFound && response.status === 404) { throw new NotFound(url); }
-      if (!response.ok) {
-        return response.text().then(function (text) {
-          throw new Error(url + " answered " + response.status + ": " + text.slice(0, 200));
-        });
-      }
-      return response.json();
+  // the place itself: a 404 means "no such place" (elsewhere a 404 is an error)
+  function getPlace(path, params) {
+    return OTM.getJSON(path, params).catch(function (error) {
+      throw error.status === 404 ? new NotFound(error.url) : error;
     });
   }
 
   function totals(kind, by, extra) {
     var params = by.map(function (b) { return ["by", b]; });
     params.push(["place", PCODE], ["limit", "10000"]);
-    return getJSON("/totals/" + kind, params.concat(extra || [])).then(function (body) { return body.rows; });
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function cell(row, text, className, tag) {
-    var td = el(tag || "td", className ? { "class": className } : {}, text);
-    if (tag === "th") { td.setAttribute("scope", "row"); }
-    row.appendChild(td);
-    return td;
+    return OTM.getJSON("/totals/" + kind, params.concat(extra || [])).then(function (body) { return body.rows; });
   }
 
   function countCell(row, value) {
-    var td = cell(row, formatCount(value), value === null ? "num redacted" : "num");
+    var td = cell(row, OTM.formatCount(value), value === null ? "num redacted" : "num");
     td.setAttribute("data-count", value === null || value === undefined ? "" : String(value));
     return td;
-  }
-
-  function formatCount(value) {
-    return value === null || value === undefined ? "redacted" : fmt.format(value);
   }
 
   function placeUrl(pcode) { return PLACE_URL.replace("__PCODE__", encodeURIComponent(pcode)); }
@@ -86,29 +58,14 @@
     return el("a", { href: placeUrl(pcode) }, name);
   }
 
-  function monthLabel(month) {
-    var parts = month.split("-");
-    return monthFmt.format(new Date(Date.UTC(+parts[0], +parts[1] - 1, 1)));
-  }
-
+  // the API's from and to for a month
   function monthRange(month) {
-    var parts = month.split("-");
-    var last = new Date(Date.UTC(+parts[0], +parts[1], 0)).getUTCDate();
-    return [["from", month + "-01"], ["to", month + "-" + String(last).padStart(2, "0")]];
-  }
-
-  function monthToSeconds(month) {
-    var parts = month.split("-");
-    return Date.UTC(+parts[0], +parts[1] - 1, 1) / 1000;
+    var range = OTM.monthRange(month);
+    return [["from", range[0]], ["to", range[1]]];
   }
 
   function levelName(level) {
     return "admin level " + level + (LEVEL_NAMES[level] ? " (" + LEVEL_NAMES[level] + ")" : "");
-  }
-
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", !!isError);
   }
 
   function latestMonth(rows) {
@@ -158,7 +115,7 @@
     document.getElementById("not-found").hidden = false;
     document.querySelector(".site-header h1").textContent = "Unknown place " + PCODE;
     document.title = "Unknown place · onthemove";
-    setStatus("No place with P-code " + PCODE + " was found.", true);
+    OTM.setStatus("No place with P-code " + PCODE + " was found.", true);
   }
 
   // --- children --------------------------------------------------------------------------------
@@ -192,38 +149,25 @@
   // --- charts ----------------------------------------------------------------------------------
 
   function drawChart(id, months, series, yLabel) {
-    var container = document.getElementById(id);
-    var data = [months.map(monthToSeconds)].concat(series.map(function (s) { return s.values; }));
-    var options = {
-      width: Math.max(container.clientWidth, 300),
+    charts[id] = OTM.lineChart(document.getElementById(id), charts[id], {
+      data: [months.map(OTM.monthSeconds)].concat(series.map(function (s) { return s.values; })),
       height: 280,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: { x: { time: true } },
-      axes: [
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, space: 60 },
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 70, label: yLabel,
-          values: function (u, ticks) { return ticks.map(function (t) { return fmt.format(t); }); } }
-      ],
-      series: [{ label: "Month", value: "{MMM} {YYYY}" }].concat(series.map(function (s, i) {
+      yLabel: yLabel,
+      yFormat: fmt.format,
+      series: series.map(function (s, i) {
         return {
           label: s.label,
           stroke: SERIES_COLOURS[i % SERIES_COLOURS.length],
           dash: SERIES_DASH[i % SERIES_DASH.length],
           width: 2,
-          value: function (u, v) { return v === null || v === undefined ? "–" : fmt.format(v); }
+          value: OTM.chartValue(fmt.format)
         };
-      }))
-    };
-    if (charts[id]) { charts[id].destroy(); }
-    container.textContent = "";
-    charts[id] = new uPlot(options, data, container);
+      })
+    });
   }
 
   function resizeCharts() {
-    Object.keys(charts).forEach(function (id) {
-      var container = document.getElementById(id);
-      charts[id].setSize({ width: Math.max(container.clientWidth, 300), height: 280 });
-    });
+    Object.keys(charts).forEach(function (id) { OTM.resizeChart(charts[id], document.getElementById(id), 280); });
   }
 
   function renderArrivals(byReason, byMonth) {
@@ -306,7 +250,7 @@
     var row = rows.filter(function (r) { return r.month === month; })[0];
     setText(monthId, monthLabel(month));
     var value = document.getElementById(valueId);
-    value.textContent = formatCount(row ? row.count : 0);
+    value.textContent = OTM.formatCount(row ? row.count : 0);
     value.setAttribute("data-count", row && row.count !== null ? String(row.count) : "");
   }
 
@@ -342,7 +286,7 @@
         var bar = el("span", { "class": "bar", "aria-hidden": "true" });
         bar.style.width = (fraction * 60).toFixed(1) + "%"; // the longest bar leaves room for the text
         share.appendChild(bar);
-        share.appendChild(el("span", { "class": "share-text" }, pctFmt.format(fraction * 100) + "%"));
+        share.appendChild(el("span", { "class": "share-text" }, OTM.formats.oneDecimal.format(fraction * 100) + "%"));
       } else {
         share.appendChild(el("span", { "class": "share-text" }, "–"));
         share.setAttribute("title", "no share: a count is redacted");
@@ -446,25 +390,25 @@
       showNotFound();
     } else {
       console.error(error);
-      setStatus("Could not load the data: " + (error && error.message ? error.message : error), true);
+      OTM.setStatus("Could not load the data: " + OTM.errorText(error), true);
     }
     document.body.setAttribute("data-state", error instanceof NotFound ? "not-found" : "error");
-    document.body.setAttribute("data-ready", "true");
+    OTM.ready();
   }
 
   function start() {
-    getJSON("/places/" + encodeURIComponent(PCODE), [["geometry", "false"]], true).then(function (feature) {
+    getPlace("/places/" + encodeURIComponent(PCODE), [["geometry", "false"]]).then(function (feature) {
       var place = feature.properties;
       PCODE = place.pcode; // the store's spelling
       renderPlace(feature);
       var hasChildren = place.admin_level < 3;
       var children = hasChildren ?
-        getJSON("/places", [["parent", place.pcode], ["geometry", "false"]]).then(function (c) { return c.features; }) :
+        OTM.getJSON("/places", [["parent", place.pcode], ["geometry", "false"]]).then(function (c) { return c.features; }) :
         Promise.resolve([]);
       var arrivalsByMonth = totals("movements", ["month"]);
       var arrivalsByReason = totals("movements", ["month", "reason"]);
       var displaced = totals("displacement", ["month"]);
-      var sites = getJSON("/sites", [["place", place.pcode], ["limit", "1000"]]);
+      var sites = OTM.getJSON("/sites", [["place", place.pcode], ["limit", "1000"]]);
 
       var arrivals = Promise.all([arrivalsByReason, arrivalsByMonth]).then(function (r) {
         renderArrivals(r[0], r[1]);
@@ -497,7 +441,7 @@
         r[1].forEach(function (c) { names[c.properties.pcode] = c.properties.name; });
         var unknown = r[0].rows.some(function (s) { return s.place && !names[s.place]; });
         // sites deeper than the areas listed here (a country's sites lie in districts): name them too
-        var more = unknown ? getJSON("/places", [["geometry", "false"]]) : Promise.resolve({ features: [] });
+        var more = unknown ? OTM.getJSON("/places", [["geometry", "false"]]) : Promise.resolve({ features: [] });
         return more.then(function (all) {
           all.features.forEach(function (f) { names[f.properties.pcode] = f.properties.name; });
           renderSites(r[0], names);
@@ -505,9 +449,9 @@
       });
       return Promise.all([arrivals, childList, arrivalsWho, displacement, siteTable]);
     }).then(function () {
-      setStatus("");
+      OTM.setStatus("");
       document.body.setAttribute("data-state", "ok");
-      document.body.setAttribute("data-ready", "true");
+      OTM.ready();
     }).catch(fail);
     window.addEventListener("resize", resizeCharts);
   }

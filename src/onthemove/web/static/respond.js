@@ -10,23 +10,24 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
   var ROW_STEP = 300; // ranking rows drawn at first; the rest on request
-  var SVG_NS = "http://www.w3.org/2000/svg";
   var LEVEL_NAMES = { 1: "minimal", 2: "stressed", 3: "severe", 4: "extreme", 5: "catastrophic" };
   // ColorBrewer YlOrRd, as the sites page; the numbers are always written out as well
   var LEVEL_COLOURS = { 1: "#ffffb2", 2: "#fecc5c", 3: "#fd8d3c", 4: "#f03b20", 5: "#bd0026" };
   var SERVED = "#08519c";
   var BAR = "#08519c";
+  var AREA_STYLE = { color: "#6b6b6b", weight: 1, fillColor: "#eeeeee", fillOpacity: 1 };
 
-  var fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
-  var dec = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
+  var fmt = OTM.formats.whole;
+  var dec = OTM.formats.upToTwoDecimals;
   var pct = new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 1 });
   var signedPct = new Intl.NumberFormat("en", { style: "percent", maximumFractionDigits: 2, signDisplay: "always" });
-  var collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+  var make = OTM.el; // el is the page's elements
+  var td = OTM.cell;
+  var request = OTM.request;
+  var setStatus = OTM.setStatus;
 
   var el = {
-    status: document.getElementById("status"),
     region: document.getElementById("f-region"),
     sector: document.getElementById("f-sector"),
     reset: document.getElementById("f-reset"),
@@ -72,58 +73,10 @@
     maxPeople: 0,
     example: null, // the example plan (a request body)
     allocation: null, // the latest POST /allocations answer
-    served: {}, // site id -> { cost, people } of the latest plan
-    csvUrl: null
+    served: {} // site id -> { cost, people } of the latest plan
   };
 
   // --- helpers -------------------------------------------------------------------------------
-
-  function query(params) {
-    var q = new URLSearchParams();
-    (params || []).forEach(function (pair) {
-      if (pair[1] !== null && pair[1] !== undefined && pair[1] !== "") { q.append(pair[0], String(pair[1])); }
-    });
-    var text = q.toString();
-    return text ? "?" + text : "";
-  }
-
-  function request(method, path, params, body) {
-    var init = { method: method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) {
-      init.headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(API + path + query(params), init).then(function (response) {
-      if (response.ok) { return response.json(); }
-      return response.text().then(function (text) {
-        var message = text.slice(0, 300);
-        try { message = JSON.parse(text).error.message || message; } catch (ignored) { /* not our error body */ }
-        var error = new Error(message);
-        error.status = response.status;
-        throw error;
-      });
-    });
-  }
-
-  function make(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function svg(tag, attrs, parent) {
-    var node = document.createElementNS(SVG_NS, tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (parent) { parent.appendChild(node); }
-    return node;
-  }
-
-  function td(tr, text, className) {
-    var cell = make("td", className ? { "class": className } : {}, text);
-    tr.appendChild(cell);
-    return cell;
-  }
 
   function count(value) {
     return value === null || value === undefined ? "not shown" : fmt.format(value);
@@ -143,11 +96,6 @@
 
   function colourOf(level) { return LEVEL_COLOURS[Math.round(level)] || "#d9d9d9"; }
 
-  function setStatus(text, isError) {
-    el.status.textContent = text;
-    el.status.classList.toggle("error", !!isError);
-  }
-
   function severityCell(tr, value) {
     var cell = td(tr, undefined, "num");
     if (value === null || value === undefined) {
@@ -155,9 +103,7 @@
       cell.title = "not assessed";
       return cell;
     }
-    var swatch = make("span", { "class": "sev-swatch", "aria-hidden": "true" });
-    swatch.style.background = colourOf(value);
-    cell.appendChild(swatch);
+    cell.appendChild(OTM.swatch(colourOf(value), "sev-swatch"));
     cell.appendChild(document.createTextNode(dec.format(value)));
     cell.title = levelText(value);
     return cell;
@@ -194,63 +140,24 @@
     if (!columnFor(state.sort.key)) { state.sort = { key: "rank", dir: "ascending" }; }
   }
 
-  function columnFor(key) { return state.columns.filter(function (c) { return c.key === key; })[0]; }
+  function columnFor(key) { return OTM.columnFor(state.columns, key); }
 
   function renderHead() {
-    el.head.textContent = "";
-    state.columns.forEach(function (col) {
-      var th = make("th", { scope: "col", "data-key": col.key });
-      if (col.type === "num") { th.className = "num"; }
-      var button = make("button", { type: "button", "class": "sort", "data-sort": col.key });
-      button.appendChild(make("span", {}, col.label));
-      button.appendChild(make("span", { "class": "sort-icon", "aria-hidden": "true" }));
-      button.addEventListener("click", function () { sortBy(col.key); });
-      th.appendChild(button);
-      el.head.appendChild(th);
-    });
-    markSorted();
-  }
-
-  function markSorted() {
-    Array.prototype.forEach.call(el.head.children, function (th) {
-      var icon = th.querySelector(".sort-icon");
-      if (th.getAttribute("data-key") === state.sort.key) {
-        th.setAttribute("aria-sort", state.sort.dir);
-        icon.textContent = state.sort.dir === "ascending" ? "▲" : "▼";
-      } else {
-        th.removeAttribute("aria-sort");
-        icon.textContent = "↕";
-      }
-    });
+    OTM.sortHead(el.head, state.columns, state.sort, sortBy);
   }
 
   function sortBy(key) {
     var col = columnFor(key);
-    if (state.sort.key === key) {
-      state.sort.dir = state.sort.dir === "ascending" ? "descending" : "ascending";
-    } else {
-      // the rank from 1; other numbers: the largest first; text: A to Z
-      state.sort = { key: key, dir: col.type === "num" && key !== "rank" ? "descending" : "ascending" };
-    }
-    markSorted();
+    // the rank from 1; other numbers: the largest first; text: A to Z
+    state.sort = OTM.nextSort(state.sort, key, col.type === "num" && key !== "rank" ? "descending" : "ascending");
+    OTM.markSorted(el.head, state.sort);
     renderRows();
     setStatus("Ranking sorted by " + col.label.toLowerCase() + ", " + state.sort.dir + ".");
   }
 
-  function empty(v) { return v === null || v === undefined || v === ""; }
-
+  // values not shown or not assessed last, whatever the direction; ties in ranking order
   function sorted(rows) {
-    var col = columnFor(state.sort.key);
-    var sign = state.sort.dir === "ascending" ? 1 : -1;
-    return rows.map(function (r) { return { row: r, value: col.value(r) }; }).sort(function (x, y) {
-      // values not shown or not assessed last, whatever the direction; ties in ranking order
-      if (empty(x.value) !== empty(y.value)) { return empty(x.value) ? 1 : -1; }
-      var c = 0;
-      if (!empty(x.value)) {
-        c = col.type === "num" ? x.value - y.value : collator.compare(String(x.value), String(y.value));
-      }
-      return sign * c || x.row.rank - y.row.rank;
-    }).map(function (k) { return k.row; });
+    return OTM.sortRows(rows, columnFor(state.sort.key), state.sort.dir, function (a, b) { return a.rank - b.rank; });
   }
 
   function rowFor(r) {
@@ -331,7 +238,7 @@
   function fillFilters() {
     var regions = {};
     state.needs.rows.forEach(function (r) { if (r.adm1) { regions[r.adm1] = (regions[r.adm1] || 0) + 1; } });
-    Object.keys(regions).sort(function (a, b) { return collator.compare(nameOf(a), nameOf(b)); }).forEach(function (code) {
+    Object.keys(regions).sort(function (a, b) { return OTM.compare(nameOf(a), nameOf(b)); }).forEach(function (code) {
       el.region.appendChild(make("option", { value: code }, nameOf(code) + " (" + code + ") – " + regions[code] + " sites"));
     });
     state.needs.sectors.forEach(function (s) {
@@ -344,7 +251,7 @@
 
   function ensureMap() {
     if (state.map) { return state.map; }
-    state.map = L.map("map", { renderer: L.svg(), attributionControl: false, zoomSnap: 0.25, minZoom: 3, maxZoom: 14 });
+    state.map = OTM.baseMap("map", 14);
     state.markerLayer = L.layerGroup().addTo(state.map);
     return state.map;
   }
@@ -352,10 +259,7 @@
   function drawAreas() {
     var map = ensureMap();
     if (!state.regions || !state.regions.features.length) { return; }
-    state.areaLayer = L.geoJSON(state.regions, {
-      interactive: false,
-      style: function () { return { color: "#6b6b6b", weight: 1, fillColor: "#eeeeee", fillOpacity: 1 }; }
-    }).addTo(map);
+    state.areaLayer = OTM.areaLayer(state.regions, AREA_STYLE).addTo(map);
     state.areaLayer.bringToBack(); // beneath the sites
   }
 
@@ -444,22 +348,14 @@
     if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [12, 12], maxZoom: 11 }); } else { map.setView([0, 0], 3); }
   }
 
-  function legendItem(colour, label, round, ring) {
-    var item = make("li", { "class": "legend-item" });
-    var swatch = make("span", { "class": "swatch" + (round ? " round" : ""), "aria-hidden": "true" });
-    swatch.style.background = colour;
-    if (ring) { swatch.style.border = "3px solid " + ring; }
-    item.appendChild(swatch);
-    item.appendChild(document.createTextNode(label));
-    return item;
-  }
-
   function renderLegend() {
-    el.legend.textContent = "";
-    [1, 2, 3, 4, 5].forEach(function (level) {
-      el.legend.appendChild(legendItem(LEVEL_COLOURS[level], "severity " + levelText(level), true));
-    });
-    if (state.allocation) { el.legend.appendChild(legendItem("#ffffff", "served by the plan", true, SERVED)); }
+    var entries = [1, 2, 3, 4, 5].map(function (level) { return [LEVEL_COLOURS[level], "severity " + levelText(level)]; });
+    if (state.allocation) {
+      var ring = OTM.swatch("#ffffff", "swatch round");
+      ring.style.border = "3px solid " + SERVED;
+      entries.push([ring, "served by the plan"]);
+    }
+    OTM.fillLegend(el.legend, entries, "swatch round");
   }
 
   // --- regions -------------------------------------------------------------------------------
@@ -494,22 +390,21 @@
     var gap = 6;
     var top = Math.max.apply(null, rows.map(function (r) { return r.people_in_need || 0; })) || 1;
     var height = rows.length * (rowHeight + gap);
+    var svg = OTM.svg;
     var root = svg("svg", {
       width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img",
       "aria-label": "Bar chart: people in need per region; the table below gives the same figures"
-    }, el.areasChart);
+    }, null, el.areasChart);
     rows.forEach(function (r, i) {
       var y = i * (rowHeight + gap);
-      var group = svg("g", { "data-area": r.code }, root);
-      svg("title", {}, group).textContent = (r.name || r.code) + ": " + count(r.people_in_need) + " people in need";
-      var label = svg("text", { x: labelWidth - 6, y: y + rowHeight / 2, "text-anchor": "end",
-        "dominant-baseline": "central", "class": "chart-label" }, group);
-      label.textContent = r.name || r.code;
+      var group = svg("g", { "data-area": r.code }, null, root);
+      svg("title", {}, (r.name || r.code) + ": " + count(r.people_in_need) + " people in need", group);
+      svg("text", { x: labelWidth - 6, y: y + rowHeight / 2, "text-anchor": "end",
+        "dominant-baseline": "central", "class": "chart-label" }, r.name || r.code, group);
       var w = r.people_in_need ? r.people_in_need / top * barWidth : 0;
-      svg("rect", { x: labelWidth, y: y, width: Math.max(w, 0), height: rowHeight, fill: BAR }, group);
-      var value = svg("text", { x: labelWidth + w + 4, y: y + rowHeight / 2, "dominant-baseline": "central",
-        "class": "chart-count" }, group);
-      value.textContent = count(r.people_in_need);
+      svg("rect", { x: labelWidth, y: y, width: Math.max(w, 0), height: rowHeight, fill: BAR }, null, group);
+      svg("text", { x: labelWidth + w + 4, y: y + rowHeight / 2, "dominant-baseline": "central",
+        "class": "chart-count" }, count(r.people_in_need), group);
     });
   }
 
@@ -586,17 +481,6 @@
     }).then(function () { el.run.disabled = false; });
   }
 
-  function fillTable(id, rows, cells) {
-    var body = document.querySelector("#" + id + " tbody");
-    body.textContent = "";
-    rows.forEach(function (row) {
-      var tr = make("tr");
-      cells(row).forEach(function (cell) { td(tr, cell[0], cell[1] ? "num" : ""); });
-      body.appendChild(tr);
-    });
-    return body;
-  }
-
   function showAllocation(a) {
     state.allocation = a;
     state.served = {};
@@ -613,23 +497,23 @@
       fmt.format(a.sites_eligible) + " sites served; " + fmt.format(a.people_covered) +
       " people covered (counted once per package); " + fmt.format(a.objective) + " severity-weighted." +
       (ratio && ratio.gain !== null ? " That is " + signedPct.format(ratio.gain) + " over the best greedy plan." : "");
-    fillTable("totals-table", a.packages, function (p) {
+    OTM.fillTable("totals-table", a.packages, function (p) {
       return [[p.package], [state.labels[p.sector] || p.sector], [dec.format(p.units), true],
         [p.stock === null ? "no limit" : fmt.format(p.stock), true], [fmt.format(p.sites), true],
         [fmt.format(p.people_covered), true], [money(p.cost), true]];
     });
-    fillTable("greedy-table", [{ baseline: "optimum (" + a.method + ")", objective: a.objective,
+    OTM.fillTable("greedy-table", [{ baseline: "optimum (" + a.method + ")", objective: a.objective,
       people_covered: a.people_covered, cost: a.cost, gain: null }].concat(a.greedy), function (g) {
       var name = { "greedy-ratio": "greedy by people per money", "greedy-rank": "greedy down the ranking" }[g.baseline];
       return [[name || g.baseline], [fmt.format(g.objective), true], [fmt.format(g.people_covered), true],
         [money(g.cost), true], [g.gain === null ? "–" : signedPct.format(g.gain), true]];
     });
-    fillTable("plan-areas-table", a.areas, function (x) {
+    OTM.fillTable("plan-areas-table", a.areas, function (x) {
       return [[x.area ? (x.name || x.area) + " (" + x.area + ")" : "no region"], [fmt.format(x.sites), true],
         [fmt.format(x.people_covered), true], [money(x.cost), true]];
     });
     document.getElementById("sensitivity-wrap").hidden = !a.sensitivity.length;
-    fillTable("sensitivity-table", a.sensitivity, function (s) {
+    OTM.fillTable("sensitivity-table", a.sensitivity, function (s) {
       var ok = s.objective !== null && s.objective !== undefined;
       return [[signedPct.format(s.change), true], [money(s.budget), true],
         [ok ? fmt.format(s.objective) : "no plan", true], [ok ? fmt.format(s.people_covered) : "–", true],
@@ -654,23 +538,12 @@
       "“In the plan” column.");
   }
 
-  function csvCell(value) {
-    if (value === null || value === undefined) { return ""; }
-    var text = String(value);
-    return /[",\n\r]/.test(text) ? "\"" + text.replace(/"/g, "\"\"") + "\"" : text;
-  }
-
   function makeCsv(a) {
     var cols = ["rank", "site_id", "name", "adm1", "adm2", "latitude", "longitude", "package", "sector", "severity",
       "people_in_need", "units", "people_covered", "coverage", "cost"];
-    var lines = [cols.concat(["currency"]).join(",")];
-    a.rows.forEach(function (r) {
-      lines.push(cols.map(function (c) { return csvCell(r[c]); }).concat([csvCell(a.currency)]).join(","));
-    });
-    if (state.csvUrl) { URL.revokeObjectURL(state.csvUrl); }
-    state.csvUrl = URL.createObjectURL(new Blob([lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
-    el.download.href = state.csvUrl;
-    el.download.setAttribute("download", (a.plan || "plan").replace(/[^A-Za-z0-9._-]+/g, "_") + ".csv");
+    OTM.csvDownload(el.download, cols.concat(["currency"]), a.rows.map(function (r) {
+      return cols.map(function (c) { return r[c]; }).concat([a.currency]);
+    }), (a.plan || "plan") + ".csv");
     el.download.textContent = "Download the plan as CSV (" + fmt.format(a.rows.length) + " rows)";
   }
 
@@ -691,13 +564,13 @@
     el.assistNote.textContent = www.redacted
       ? "Cells with fewer than " + www.threshold + " households, and those that would give them away, are not shown."
       : "";
-    fillTable("www-table", www.rows, function (r) {
+    OTM.fillTable("www-table", www.rows, function (r) {
       return [[r.month], [r.organisation + (r.programme ? " · " + r.programme : "")], [state.labels[r.sector] || r.sector],
         [r.package], [site(r.site_id)], [count(r.households), true], [count(r.people), true],
         [r.quantity === null ? "not shown" : dec.format(r.quantity) + (r.unit ? " " + r.unit : ""), true]];
     });
     var shown = gap.rows.slice(0, 300);
-    fillTable("gap-table", shown, function (r) {
+    OTM.fillTable("gap-table", shown, function (r) {
       return [[site(r.site_id)], [state.labels[r.sector] || r.sector],
         [r.severity === null ? "not assessed" : String(r.severity), true], [count(r.people_in_need), true],
         [count(r.people_reached), true], [count(r.gap), true],
@@ -713,11 +586,9 @@
   // --- start ---------------------------------------------------------------------------------
 
   function loadPlaces() {
-    var regions = request("GET", "/places", [["level", 1], ["geometry", "true"]]);
-    var districts = request("GET", "/places", [["level", 2], ["geometry", "false"]]);
-    return Promise.all([regions, districts]).then(function (results) {
-      results.forEach(function (c) { c.features.forEach(function (f) { state.names[f.properties.pcode] = f.properties.name; }); });
-      state.regions = { type: "FeatureCollection", features: results[0].features.filter(function (f) { return f.geometry; }) };
+    return OTM.regionsAndNames().then(function (got) {
+      state.names = got.names;
+      state.regions = got.regions;
     });
   }
 
@@ -756,11 +627,11 @@
       });
       return Promise.all([example, assistance]);
     }).then(function () {
-      document.body.setAttribute("data-ready", "true");
+      OTM.ready();
     }).catch(function (error) {
       console.error(error);
       setStatus("Could not load the needs: " + error.message, true);
-      document.body.setAttribute("data-ready", "true");
+      OTM.ready();
     });
 
     el.region.addEventListener("change", applyFilters);

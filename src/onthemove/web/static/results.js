@@ -11,7 +11,6 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
   var STATUSES = ["on track", "at risk", "off track", "no target", "no data"];
   var TOP_GROUPS = [
     ["objective", "Objectives"], ["enabler", "Enablers"], ["cross_cutting", "Cross-cutting priorities"]
@@ -35,15 +34,13 @@
   var TARGET = "#B85000";
   var BAR = "#0072B2";
 
-  var intFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
-  var decFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 2 });
-  var pctFmt = new Intl.NumberFormat("en", { maximumFractionDigits: 1, minimumFractionDigits: 1 });
-  var monthFmt = new Intl.DateTimeFormat("en", { month: "long", year: "numeric", timeZone: "UTC" });
+  var el = OTM.el;
+  var svg = OTM.svg;
+  var setStatus = OTM.setStatus;
 
   var periodSelect = document.getElementById("period");
   var placeSelect = document.getElementById("place");
   var partSelect = document.getElementById("part");
-  var statusEl = document.getElementById("status");
 
   var state = {
     framework: null, // /results/framework
@@ -58,65 +55,21 @@
 
   // --- helpers -------------------------------------------------------------------------------
 
-  function query(params) {
-    var q = new URLSearchParams();
-    params.forEach(function (pair) { if (pair[1] !== null && pair[1] !== "") { q.append(pair[0], pair[1]); } });
-    var text = q.toString();
-    return text ? "?" + text : "";
-  }
-
-  function getJSON(path, params) {
-    var url = API + path + query(params || []);
-    return fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" }).then(function (response) {
-      if (response.ok) { return response.json(); }
-      return response.text().then(function (text) {
-        var message = text.slice(0, 200);
-        try { message = JSON.parse(text).error.message || message; } catch (ignored) { /* not our error body */ }
-        throw new Error(message + " (" + response.status + ")");
-      });
-    });
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function svg(tag, attrs, text) {
-    var node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", !!isError);
-  }
-
   function statusClass(status) { return "status-" + status.replace(/ /g, "-"); }
 
   function badge(status) { return el("span", { "class": "badge " + statusClass(status) }, status); }
 
   function formatValue(value, result) {
     if (value === null || value === undefined) { return "–"; }
-    if (result.measure === "percentage") { return pctFmt.format(value) + " %"; }
-    if (Math.abs(value) >= 100 || Number.isInteger(value)) { return intFmt.format(value); }
-    return decFmt.format(value);
+    if (result.measure === "percentage") { return OTM.formats.oneDecimal.format(value) + " %"; }
+    if (Math.abs(value) >= 100 || Number.isInteger(value)) { return OTM.formats.whole.format(value); }
+    return OTM.formats.upToTwoDecimals.format(value);
   }
 
   function cellValue(value, suppressed, result) {
     if (suppressed) { return "suppressed"; }
     return formatValue(value, result);
   }
-
-  function monthDate(month) {
-    var parts = month.split("-");
-    return new Date(Date.UTC(+parts[0], +parts[1] - 1, 1));
-  }
-  function monthLabel(month) { return monthFmt.format(monthDate(month)); }
 
   function placeLabel(pcode) {
     var place = state.places[pcode];
@@ -143,7 +96,7 @@
       ["period", periodSelect.value], ["place", placeSelect.value], ["part", partSelect.value],
       ["indicator", state.indicator]
     ];
-    window.history.replaceState(null, "", window.location.pathname + query(params));
+    window.history.replaceState(null, "", window.location.pathname + OTM.query(params));
   }
 
   function hasOption(select, value) {
@@ -207,9 +160,9 @@
   }
 
   function downloadLinks() {
-    var params = query([["period", periodSelect.value], ["place", placeSelect.value], ["part", partSelect.value]]);
-    document.getElementById("download-xlsx").setAttribute("href", API + "/results/report.xlsx" + params);
-    document.getElementById("download-html").setAttribute("href", API + "/results/report.html" + params);
+    var params = OTM.query([["period", periodSelect.value], ["place", placeSelect.value], ["part", partSelect.value]]);
+    document.getElementById("download-xlsx").setAttribute("href", OTM.API + "/results/report.xlsx" + params);
+    document.getElementById("download-html").setAttribute("href", OTM.API + "/results/report.html" + params);
   }
 
   // --- tiles ---------------------------------------------------------------------------------
@@ -396,12 +349,12 @@
       return;
     }
     details.hidden = false;
-    var x = months.map(function (m) { return monthDate(m.month).getTime() / 1000; });
+    var x = months.map(function (m) { return OTM.monthSeconds(m.month); });
     var values = months.map(function (m) { return m.value; });
     var targets = months.map(function () { return target; });
-    var value = function (u, v) { return v === null || v === undefined ? "–" : formatValue(v, result); };
+    var format = function (v) { return formatValue(v, result); };
+    var value = OTM.chartValue(format);
     var series = [
-      { label: "Month", value: "{MMM} {YYYY}" },
       { label: result.indicator, stroke: ACTUAL, width: 2, points: { show: true }, value: value }
     ];
     var data = [x, values];
@@ -409,25 +362,17 @@
       series.push({ label: "Target (" + result.target.period + ")", stroke: TARGET, width: 2, dash: [8, 4], value: value });
       data.push(targets);
     }
-    var options = {
-      width: Math.max(container.clientWidth, 300),
+    state.chart = OTM.lineChart(container, null, {
+      data: data,
       height: 260,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: {
-        x: { time: true },
-        y: { range: function (u, min, max) { return [Math.min(0, min), (max || 1) * 1.1]; } }
-      },
-      axes: [
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, space: 60 },
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 70, label: result.unit || result.measure,
-          values: function (u, ticks) { return ticks.map(function (t) { return formatValue(t, result); }); } }
-      ],
+      yLabel: result.unit || result.measure,
+      yFormat: format,
+      yRange: function (u, min, max) { return [Math.min(0, min), (max || 1) * 1.1]; },
       series: series
-    };
-    state.chart = new uPlot(options, data, container);
+    });
     container.setAttribute("data-months", String(months.length));
-    var first = monthLabel(months[0].month);
-    var last = monthLabel(months[months.length - 1].month);
+    var first = OTM.monthLabel(months[0].month);
+    var last = OTM.monthLabel(months[months.length - 1].month);
     container.setAttribute("aria-label",
       result.indicator + " month by month from " + first + " to " + last +
       (target !== null ? ", with its target of " + formatValue(target, result) + " as a dashed line" : "") +
@@ -437,7 +382,7 @@
     document.getElementById("months-table-caption").textContent = result.indicator + " by month";
     months.forEach(function (m) {
       var tr = el("tr", { "data-month": m.month });
-      tr.appendChild(el("th", { scope: "row" }, monthLabel(m.month)));
+      tr.appendChild(el("th", { scope: "row" }, OTM.monthLabel(m.month)));
       tr.appendChild(el("td", { "class": "num" + (m.suppressed ? " suppressed" : "") }, cellValue(m.value, m.suppressed, result)));
       tr.appendChild(el("td", { "class": "num" }, target !== null ? formatValue(target, result) : "–"));
       tbody.appendChild(tr);
@@ -544,13 +489,13 @@
 
   function loadReport() {
     var ticket = ++state.ticket;
-    document.body.removeAttribute("data-ready");
+    OTM.notReady();
     document.getElementById("results-controls").setAttribute("aria-busy", "true");
     setStatus("Computing the report…");
     downloadLinks();
     toAddress();
     var params = [["period", periodSelect.value], ["place", placeSelect.value], ["part", partSelect.value]];
-    return getJSON("/results/report", params).then(function (report) {
+    return OTM.getJSON("/results/report", params).then(function (report) {
       if (ticket !== state.ticket) { return; } // a newer choice superseded this one
       state.report = report;
       state.results = {};
@@ -578,19 +523,17 @@
       document.getElementById("status-tiles").textContent = "";
       document.getElementById("tree").textContent = "";
       clearIndicator();
-      setStatus("Could not compute the report: " + (error && error.message ? error.message : error), true);
+      setStatus("Could not compute the report: " + OTM.errorText(error), true);
     }).then(function () {
       if (ticket === state.ticket) {
         document.getElementById("results-controls").removeAttribute("aria-busy");
-        document.body.setAttribute("data-ready", "true");
+        OTM.ready();
       }
     });
   }
 
   function resizeChart() {
-    if (!state.chart) { return; }
-    var container = document.getElementById("months-chart");
-    state.chart.setSize({ width: Math.max(container.clientWidth, 300), height: 260 });
+    OTM.resizeChart(state.chart, document.getElementById("months-chart"), 260);
   }
 
   function openAll(open) {
@@ -603,7 +546,7 @@
     var wanted = fromAddress();
     state.indicator = wanted.indicator;
     Promise.all([
-      getJSON("/results/framework"), getJSON("/results/indicators"), getJSON("/places", [["geometry", "false"]])
+      OTM.getJSON("/results/framework"), OTM.getJSON("/results/indicators"), OTM.getJSON("/places", [["geometry", "false"]])
     ]).then(function (results) {
       state.framework = results[0];
       results[0].nodes.forEach(function (n) { state.nodes[n.id] = n; });
@@ -615,8 +558,8 @@
       });
       return loadReport();
     }, function (error) {
-      setStatus("Could not load the framework: " + (error && error.message ? error.message : error), true);
-      document.body.setAttribute("data-ready", "true");
+      setStatus("Could not load the framework: " + OTM.errorText(error), true);
+      OTM.ready();
     });
     document.getElementById("expand-all").addEventListener("click", function () { openAll(true); });
     document.getElementById("collapse-all").addEventListener("click", function () { openAll(false); });

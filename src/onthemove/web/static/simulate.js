@@ -9,7 +9,6 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
   var DAY_MS = 86400000;
   // ColorBrewer "OrRd" (sequential): light orange for few people setting out, dark red for many
   var FLOW_COLOURS = ["#fdbb84", "#fc8d59", "#e34a33", "#b30000"];
@@ -23,11 +22,13 @@
   var TOP_CAMPS = 6;
   var TOP_FLOWS = 10;
   var PLAY_MS = 450;
+  var AREA_STYLE = { color: "#8c8c8c", weight: 1, fillColor: "#f0f0f0", fillOpacity: 0.8 };
 
-  var fmt = new Intl.NumberFormat("en", { maximumFractionDigits: 0 });
-  var dateFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+  var fmt = OTM.formats.whole;
+  var el = OTM.el;
+  var setStatus = OTM.setStatus;
+  var longDate = OTM.longDate;
 
-  var statusEl = document.getElementById("status");
   var daysSelect = document.getElementById("days");
   var modeSelect = document.getElementById("mode");
   var slider = document.getElementById("day");
@@ -56,43 +57,8 @@
 
   // --- helpers -------------------------------------------------------------------------------------------
 
-  function request(method, path, body) {
-    var options = { method: method, headers: { Accept: "application/json" }, credentials: "same-origin" };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    return fetch(API + path, options).then(function (response) {
-      if (response.ok) { return response.json(); }
-      return response.text().then(function (text) {
-        var message = text.slice(0, 300);
-        try { message = JSON.parse(text).error.message || message; } catch (ignored) { /* not our error body */ }
-        var error = new Error(message);
-        error.status = response.status;
-        throw error;
-      });
-    });
-  }
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) { node.setAttribute(key, attrs[key]); });
-    if (text !== undefined && text !== null) { node.textContent = text; }
-    return node;
-  }
-
-  function setStatus(text, isError) {
-    statusEl.textContent = text;
-    statusEl.classList.toggle("error", !!isError);
-  }
-
-  function parseDate(iso) {
-    var p = iso.split("-");
-    return new Date(Date.UTC(+p[0], +p[1] - 1, +p[2]));
-  }
   function isoDate(date) { return date.toISOString().slice(0, 10); }
-  function addDays(iso, n) { return isoDate(new Date(parseDate(iso).getTime() + n * DAY_MS)); }
-  function longDate(iso) { return dateFmt.format(parseDate(iso)); }
+  function addDays(iso, n) { return isoDate(new Date(OTM.parseDate(iso).getTime() + n * DAY_MS)); }
 
   function startDate() { return state.sim ? state.sim.start : state.graph.defaults.start; }
   function runDays() { return state.sim ? state.sim.days : +daysSelect.value; }
@@ -100,7 +66,7 @@
   // a scenario's day: a day number, or an ISO date counted from the first day
   function dayNumber(value) {
     if (typeof value === "number") { return value; }
-    return Math.round((parseDate(value).getTime() - parseDate(startDate()).getTime()) / DAY_MS);
+    return Math.round((OTM.parseDate(value).getTime() - OTM.parseDate(startDate()).getTime()) / DAY_MS);
   }
 
   function locName(id) {
@@ -118,21 +84,14 @@
   // --- the graph and the base map ------------------------------------------------------------------------
 
   function ensureMap() {
-    if (state.map) { return state.map; }
-    state.map = L.map("map", { renderer: L.svg(), attributionControl: false, zoomSnap: 0.25, minZoom: 3, maxZoom: 12 });
+    if (!state.map) { state.map = OTM.baseMap("map"); }
     return state.map;
   }
 
   function drawAreas(collection) {
     var map = ensureMap();
     if (state.areaLayer) { map.removeLayer(state.areaLayer); }
-    state.areaLayer = L.geoJSON(collection, {
-      style: function () { return { color: "#8c8c8c", weight: 1, fillColor: "#f0f0f0", fillOpacity: 0.8 }; },
-      interactive: false,
-      onEachFeature: function (feature, layer) {
-        layer.on("add", function () { layer.getElement().setAttribute("data-pcode", feature.properties.pcode); });
-      }
-    });
+    state.areaLayer = OTM.areaLayer(collection, AREA_STYLE); // on the map once the view is set (drawGraph)
   }
 
   function buildPairs(routes) {
@@ -364,15 +323,8 @@
   }
 
   function renderLegend() {
-    var legend = document.getElementById("legend");
-    legend.textContent = "";
-    function item(swatch, label) {
-      var li = el("li", { "class": "legend-item" });
-      swatch.setAttribute("aria-hidden", "true");
-      li.appendChild(swatch);
-      li.appendChild(document.createTextNode(label));
-      legend.appendChild(li);
-    }
+    var entries = [];
+    function item(swatch, label) { entries.push([swatch, label]); }
     FLOW_COLOURS.forEach(function (colour, i) {
       var lo = i === 0 ? 1 : FLOW_SHARES[i] * state.maxFlow;
       var hi = i + 1 < FLOW_SHARES.length ? FLOW_SHARES[i + 1] * state.maxFlow : null;
@@ -391,6 +343,7 @@
       dot.style.background = KIND_COLOURS[pair[0]];
       item(dot, pair[1]);
     });
+    OTM.fillLegend("legend", entries);
   }
 
   function showDay(position) {
@@ -495,29 +448,23 @@
     var sim = state.sim;
     var container = document.getElementById("camps-chart");
     var camps = topCamps(sim);
-    var xs = sim.dates.map(function (d) { return parseDate(d).getTime() / 1000; });
-    var value = function (u, v) { return v === null || v === undefined ? "–" : fmt.format(v); };
-    var series = [{ label: "Date", value: "{D} {MMM} {YYYY}" }];
+    var xs = sim.dates.map(function (d) { return OTM.parseDate(d).getTime() / 1000; });
+    var value = OTM.chartValue(fmt.format);
+    var series = [];
     var data = [xs];
     camps.forEach(function (i, k) {
       series.push({ label: campLabel(sim.locations[i]), stroke: LINE_COLOURS[k % LINE_COLOURS.length], width: 2, value: value });
       data.push(sim.people.map(function (d) { return d[i]; }));
     });
-    var options = {
-      width: Math.max(container.clientWidth, 300),
+    state.chart = OTM.lineChart(container, state.chart, {
+      data: data,
       height: 320,
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max * 1.05 || 1]; } } },
-      axes: [
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, space: 60 },
-        { stroke: "#1a1a1a", grid: { stroke: "#e3e3e3" }, size: 70, label: "People",
-          values: function (u, ticks) { return ticks.map(function (t) { return fmt.format(t); }); } }
-      ],
+      yLabel: "People",
+      yFormat: fmt.format,
+      yRange: function (u, min, max) { return [0, max * 1.05 || 1]; },
+      x: { label: "Date", value: "{D} {MMM} {YYYY}" },
       series: series
-    };
-    if (state.chart) { state.chart.destroy(); }
-    container.textContent = "";
-    state.chart = new uPlot(options, data, container);
+    });
     container.setAttribute("data-camps", camps.map(function (i) { return sim.locations[i].id; }).join(" "));
     container.setAttribute("aria-label", "Chart of the simulated people in the " + camps.length + " camps that receive " +
       "most, from " + longDate(sim.dates[0]) + " to " + longDate(sim.dates[sim.dates.length - 1]) +
@@ -544,9 +491,7 @@
   }
 
   function resizeChart() {
-    if (!state.chart) { return; }
-    var container = document.getElementById("camps-chart");
-    state.chart.setSize({ width: Math.max(container.clientWidth, 300), height: 320 });
+    OTM.resizeChart(state.chart, document.getElementById("camps-chart"), 320);
   }
 
   // --- running ---------------------------------------------------------------------------------------------
@@ -573,13 +518,13 @@
   function run() {
     var ticket = ++state.ticket;
     stopPlaying();
-    document.body.removeAttribute("data-ready");
+    OTM.notReady();
     form.setAttribute("aria-busy", "true");
     setStatus("Simulating…");
     var body = { days: +daysSelect.value, mode: modeSelect.value, country: state.graph.country, admin_level: state.graph.admin_level };
     var scenario = scenarioBody();
     if (scenario) { body.scenario = scenario; }
-    return request("POST", "/simulations", body).then(function (sim) {
+    return OTM.request("POST", "/simulations", [], body).then(function (sim) {
       if (ticket !== state.ticket) { return; }
       var previousDay = state.sim && state.position !== null ? state.sim.day_numbers[state.position] : null;
       state.sim = sim;
@@ -611,17 +556,18 @@
       if (ticket !== state.ticket) { return; }
       if (error.status === 403) {
         setStatus("Running a simulation needs an analyst (or higher) login, because it uses unredacted site " +
-          "populations: log in on the Data page, then come back. (" + error.message + ")", true);
+          "populations: log in on the Data page, then come back. (" + error.detail + ")", true);
         var link = el("a", { href: document.querySelector(".site-nav a[href$='/data']").getAttribute("href") }, "Log in");
-        statusEl.appendChild(document.createTextNode(" "));
-        statusEl.appendChild(link);
+        var status = document.getElementById("status");
+        status.appendChild(document.createTextNode(" "));
+        status.appendChild(link);
       } else {
         setStatus("Could not run the simulation: " + error.message, true);
       }
     }).then(function () {
       if (ticket === state.ticket) {
         form.removeAttribute("aria-busy");
-        document.body.setAttribute("data-ready", "true");
+        OTM.ready();
       }
     });
   }
@@ -641,14 +587,11 @@
 
   function start() {
     ensureMap();
-    request("GET", "/simulation/graph").then(function (graph) {
+    OTM.getJSON("/simulation/graph").then(function (graph) {
       state.graph = graph;
       state.index = {};
       graph.locations.forEach(function (loc, i) { state.index[loc.id] = i; });
-      return request("GET", "/places?level=" + graph.admin_level + "&geometry=true").then(function (collection) {
-        collection.features = collection.features.filter(function (f) { return f.geometry; });
-        drawAreas(collection);
-      }, function () { /* the graph is drawn without boundaries */ }).then(function () {
+      return OTM.boundaries(graph.admin_level).then(drawAreas, function () { /* the graph is drawn without boundaries */ }).then(function () {
         drawGraph();
         fillScenarioControls();
         setDateLimits();
@@ -656,7 +599,7 @@
       });
     }, function (error) {
       setStatus("Could not read the location graph: " + error.message, true);
-      document.body.setAttribute("data-ready", "true");
+      OTM.ready();
     });
     slider.addEventListener("input", function () { stopPlaying(); showDay(+slider.value); });
     playButton.addEventListener("click", togglePlay);

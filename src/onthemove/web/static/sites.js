@@ -5,10 +5,8 @@
 (function () {
   "use strict";
 
-  var API = document.body.getAttribute("data-api-base") || "/api/v1";
   var PAGE_SIZE = 1000; // the server may answer fewer: the next offset is always what came back
   var ROW_STEP = 500; // table rows drawn at a time: a table of thousands of rows takes seconds to lay out
-  var SVG_NS = "http://www.w3.org/2000/svg";
 
   // Severity 1..5 (the JIAF scale). ColorBrewer "YlOrRd": sequential, readable with colour-vision deficiencies;
   // every marker and swatch also has a dark outline, and the numbers are always written out.
@@ -19,13 +17,15 @@
   var NOT_ASSESSED = "#d9d9d9";
   var ACRONYMS = { wash: "WASH", nfi: "NFI", snfi: "SNFI", cccm: "CCCM", gbv: "GBV", mhpss: "MHPSS" };
   var WORST = "*"; // the indicator value that means "the worst of any severity indicator"
+  var REGION_STYLE = { color: "#6b6b6b", weight: 1, fillColor: "#eeeeee", fillOpacity: 1 };
 
-  var fmt = new Intl.NumberFormat("en");
-  var meanFmt = new Intl.NumberFormat("en", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-  var dateFmt = new Intl.DateTimeFormat("en-GB", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  var fmt = OTM.formats.number;
+  var make = OTM.el; // el is the page's elements
+  var td = OTM.cell;
+  var svg = OTM.svg;
+  var setStatus = OTM.setStatus;
 
   var el = {
-    status: document.getElementById("status"),
     scope: document.getElementById("place-scope"),
     text: document.getElementById("f-text"),
     adm1: document.getElementById("f-adm1"),
@@ -76,28 +76,13 @@
 
   // --- fetching ------------------------------------------------------------------------------
 
-  function getJSON(path, params) {
-    var query = new URLSearchParams();
-    (params || []).forEach(function (pair) { query.append(pair[0], String(pair[1])); });
-    var url = API + path + (params && params.length ? "?" + query.toString() : "");
-    var init = { headers: { Accept: "application/json" }, credentials: "same-origin" };
-    return fetch(url, init).then(function (response) {
-      if (!response.ok) {
-        return response.text().then(function (text) {
-          throw new Error(url + " answered " + response.status + ": " + text.slice(0, 200));
-        });
-      }
-      return response.json();
-    });
-  }
-
   /* Every site, page by page (sequentially: a few requests for thousands of sites). */
   function loadSites() {
     var base = place ? [["place", place]] : [];
     var rows = [];
     var seen = Object.create(null);
     function next(offset) {
-      return getJSON("/sites", base.concat([["limit", PAGE_SIZE], ["offset", offset]])).then(function (page) {
+      return OTM.getJSON("/sites", base.concat([["limit", PAGE_SIZE], ["offset", offset]])).then(function (page) {
         state.total = page.total_rows;
         state.redacted = !!page.redacted;
         page.rows.forEach(function (row) {
@@ -116,14 +101,9 @@
 
   function loadNames() {
     // names of admin levels 1 (with boundaries, for the map) and 2 (names only)
-    var regions = getJSON("/places", [["level", 1], ["geometry", "true"]]);
-    var districts = getJSON("/places", [["level", 2], ["geometry", "false"]]);
-    return Promise.all([regions, districts]).then(function (results) {
-      results.forEach(function (collection) {
-        collection.features.forEach(function (f) { state.names[f.properties.pcode] = f.properties.name; });
-      });
-      var withShape = results[0].features.filter(function (f) { return f.geometry; });
-      state.regions = { type: "FeatureCollection", features: withShape };
+    return OTM.regionsAndNames().then(function (got) {
+      state.names = got.names;
+      state.regions = got.regions;
     });
   }
 
@@ -199,7 +179,7 @@
     });
     rows.slice()
       .sort(function (a, b) {
-        return compareValues(a.name || "", b.name || "", "text") || compareValues(a.site_id, b.site_id, "text");
+        return OTM.compare(a.name || "", b.name || "", "text") || OTM.compare(a.site_id, b.site_id, "text");
       })
       .forEach(function (site, i) { site.nameOrder = i; });
     state.sites = rows;
@@ -216,16 +196,6 @@
     return parts.join(" › ") || "unknown area";
   }
 
-  function formatCount(value) {
-    return value === null || value === undefined ? "redacted" : fmt.format(value);
-  }
-
-  function formatDate(iso) {
-    if (!iso) { return "–"; }
-    var parts = iso.split("-");
-    return dateFmt.format(new Date(Date.UTC(+parts[0], +parts[1] - 1, +parts[2])));
-  }
-
   function levelText(level) {
     return level === null || level === undefined ? "not assessed" : level + " (" + LEVEL_NAMES[level] + ")";
   }
@@ -233,11 +203,7 @@
   // --- filters -------------------------------------------------------------------------------
 
   function option(select, value, label) {
-    var o = document.createElement("option");
-    o.value = value;
-    o.textContent = label;
-    select.appendChild(o);
-    return o;
+    return select.appendChild(make("option", { value: value }, label));
   }
 
   function fillFilters() {
@@ -342,104 +308,34 @@
   }
 
   function renderHead() {
-    el.head.textContent = "";
-    state.columns.forEach(function (col) {
-      var th = document.createElement("th");
-      th.scope = "col";
-      th.setAttribute("data-key", col.key);
-      if (col.type === "num") { th.className = "num"; }
-      var button = document.createElement("button");
-      button.type = "button";
-      button.className = "sort";
-      button.setAttribute("data-sort", col.key);
-      var label = document.createElement("span");
-      label.textContent = col.label;
-      var icon = document.createElement("span");
-      icon.className = "sort-icon";
-      icon.setAttribute("aria-hidden", "true");
-      button.appendChild(label);
-      button.appendChild(icon);
-      button.addEventListener("click", function () { sortBy(col.key); });
-      th.appendChild(button);
-      el.head.appendChild(th);
-    });
-    markSorted();
-  }
-
-  function markSorted() {
-    Array.prototype.forEach.call(el.head.children, function (th) {
-      var key = th.getAttribute("data-key");
-      var icon = th.querySelector(".sort-icon");
-      if (key === state.sort.key) {
-        th.setAttribute("aria-sort", state.sort.dir);
-        icon.textContent = state.sort.dir === "ascending" ? "▲" : "▼";
-      } else {
-        th.removeAttribute("aria-sort");
-        icon.textContent = "↕";
-      }
-    });
+    OTM.sortHead(el.head, state.columns, state.sort, sortBy);
   }
 
   function sortBy(key) {
     var col = columnFor(key);
-    if (state.sort.key === key) {
-      state.sort.dir = state.sort.dir === "ascending" ? "descending" : "ascending";
-    } else {
-      // numbers: the largest first (who needs most); text: A to Z
-      state.sort = { key: key, dir: col.type === "num" ? "descending" : "ascending" };
-    }
-    markSorted();
+    // numbers: the largest first (who needs most); text: A to Z
+    state.sort = OTM.nextSort(state.sort, key, col.type === "num" ? "descending" : "ascending");
+    OTM.markSorted(el.head, state.sort);
     renderTable();
     setStatus("Sorted by " + col.label + ", " + state.sort.dir + ".");
   }
 
-  function columnFor(key) {
-    return state.columns.filter(function (c) { return c.key === key; })[0];
-  }
+  function columnFor(key) { return OTM.columnFor(state.columns, key); }
 
-  var collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
-
-  function compareValues(a, b, type) {
-    if (type === "num") { return a - b; }
-    return collator.compare(String(a), String(b));
-  }
-
-  function isEmpty(v) {
-    return v === null || v === undefined || v === "";
-  }
-
-  /* The shown sites in the chosen order. Ties: more individuals first, then name, then code. */
+  /* The shown sites in the chosen order, missing values (not assessed, redacted) last whatever the direction.
+     Ties: more individuals first, then name, then code. */
   function sortedRows(rows) {
     var col = columnFor(state.sort.key);
-    var sign = state.sort.dir === "ascending" ? 1 : -1;
     var byPeople = col.key === "individuals";
-    var keyed = rows.map(function (site) { return { site: site, value: col.value(site) }; });
-    keyed.sort(function (x, y) {
-      var va = x.value;
-      var vb = y.value;
-      // missing values (not assessed, redacted) always last, whatever the direction
-      if (isEmpty(va) !== isEmpty(vb)) { return isEmpty(va) ? 1 : -1; }
-      var c = isEmpty(va) ? 0 : sign * compareValues(va, vb, col.type);
-      if (c) { return c; }
-      var a = x.site;
-      var b = y.site;
+    return OTM.sortRows(rows, col, state.sort.dir, function (a, b) {
       if (!byPeople) {
         var pa = a.individuals;
         var pb = b.individuals;
-        if (isEmpty(pa) !== isEmpty(pb)) { return isEmpty(pa) ? 1 : -1; }
-        if (!isEmpty(pa) && pa !== pb) { return pb - pa; }
+        if (OTM.isEmpty(pa) !== OTM.isEmpty(pb)) { return OTM.isEmpty(pa) ? 1 : -1; }
+        if (!OTM.isEmpty(pa) && pa !== pb) { return pb - pa; }
       }
       return a.nameOrder - b.nameOrder;
     });
-    return keyed.map(function (k) { return k.site; });
-  }
-
-  function td(tr, text, className) {
-    var cell = document.createElement("td");
-    if (text !== undefined) { cell.textContent = text; }
-    if (className) { cell.className = className; }
-    tr.appendChild(cell);
-    return cell;
   }
 
   function severityCell(tr, value) {
@@ -449,11 +345,7 @@
       cell.title = "not assessed";
       return;
     }
-    var swatch = document.createElement("span");
-    swatch.className = "sev-swatch";
-    swatch.style.background = LEVEL_COLOURS[value] || NOT_ASSESSED;
-    swatch.setAttribute("aria-hidden", "true");
-    cell.appendChild(swatch);
+    cell.appendChild(OTM.swatch(LEVEL_COLOURS[value] || NOT_ASSESSED, "sev-swatch"));
     cell.appendChild(document.createTextNode(String(value)));
     cell.title = levelText(value);
   }
@@ -461,30 +353,18 @@
   /* Each site's row is built once and kept: sorting and filtering only reorder and swap rows. */
   function rowFor(s) {
     if (state.rows[s.site_id]) { return state.rows[s.site_id]; }
-    var tr = document.createElement("tr");
-    tr.setAttribute("data-site-id", s.site_id);
+    var tr = make("tr", { "data-site-id": s.site_id });
     var nameCell = td(tr, undefined, "site-name");
-    var strong = document.createElement("span");
-    strong.className = "name";
-    strong.textContent = s.name || "(no name)";
-    var code = document.createElement("span");
-    code.className = "code";
-    code.textContent = s.site_id;
-    nameCell.appendChild(strong);
-    nameCell.appendChild(code);
+    nameCell.appendChild(make("span", { "class": "name" }, s.name || "(no name)"));
+    nameCell.appendChild(make("span", { "class": "code" }, s.site_id));
 
     var areaCell = td(tr, undefined, "area");
-    var area = document.createElement("span");
-    area.textContent = s.areaLabel;
-    var pcode = document.createElement("span");
-    pcode.className = "code";
-    pcode.textContent = s.place || "–";
-    areaCell.appendChild(area);
-    areaCell.appendChild(pcode);
+    areaCell.appendChild(make("span", {}, s.areaLabel));
+    areaCell.appendChild(make("span", { "class": "code" }, s.place || "–"));
 
     td(tr, s.site_type || "–");
-    td(tr, formatCount(s.households), s.households === null ? "num redacted" : "num");
-    td(tr, formatCount(s.individuals), s.individuals === null ? "num redacted" : "num");
+    td(tr, OTM.formatCount(s.households), s.households === null ? "num redacted" : "num");
+    td(tr, OTM.formatCount(s.individuals), s.individuals === null ? "num redacted" : "num");
     state.columns.forEach(function (col) {
       if (col.key === "worst") {
         severityCell(tr, s.worst);
@@ -499,10 +379,7 @@
     });
     var when = td(tr, undefined, "date");
     if (s.assessed) {
-      var time = document.createElement("time");
-      time.dateTime = s.assessed;
-      time.textContent = formatDate(s.assessed);
-      when.appendChild(time);
+      when.appendChild(make("time", { datetime: s.assessed }, OTM.shortDate(s.assessed)));
     } else {
       when.textContent = "never";
     }
@@ -519,8 +396,7 @@
     el.body.textContent = "";
     updateMore();
     if (!rows.length) {
-      var empty = document.createElement("tr");
-      empty.className = "empty";
+      var empty = make("tr", { "class": "empty" });
       var cell = td(empty, state.sites.length ? "No site matches these filters." : "No sites recorded here.");
       cell.colSpan = state.columns.length;
       fragment.appendChild(empty);
@@ -597,58 +473,35 @@
   function renderChartLegend() {
     el.chartLegend.textContent = "";
     if (!state.severity.length) { return; }
-    LEVELS.forEach(function (level) {
-      el.chartLegend.appendChild(legendItem(LEVEL_COLOURS[level], levelText(level), "swatch"));
-    });
-    el.chartLegend.appendChild(legendItem(NOT_ASSESSED, "not assessed", "swatch"));
+    OTM.fillLegend(el.chartLegend, LEVELS.map(function (level) { return [LEVEL_COLOURS[level], levelText(level)]; })
+      .concat([[NOT_ASSESSED, "not assessed"]]));
   }
 
   function renderSummaryTable(summary) {
     el.needsHead.textContent = "";
-    var first = document.createElement("th");
-    first.scope = "col";
-    first.textContent = "Indicator";
-    el.needsHead.appendChild(first);
+    el.needsHead.appendChild(make("th", { scope: "col" }, "Indicator"));
     LEVELS.forEach(function (level) {
-      var th = document.createElement("th");
-      th.scope = "col";
-      th.className = "num";
-      var swatch = document.createElement("span");
-      swatch.className = "sev-swatch";
-      swatch.style.background = LEVEL_COLOURS[level];
-      swatch.setAttribute("aria-hidden", "true");
-      th.appendChild(swatch);
+      var th = make("th", { scope: "col", "class": "num", title: levelText(level) });
+      th.appendChild(OTM.swatch(LEVEL_COLOURS[level], "sev-swatch"));
       th.appendChild(document.createTextNode(String(level)));
-      var name = document.createElement("span");
-      name.className = "visually-hidden";
-      name.textContent = " (" + LEVEL_NAMES[level] + ")";
-      th.appendChild(name);
-      th.title = levelText(level);
+      th.appendChild(make("span", { "class": "visually-hidden" }, " (" + LEVEL_NAMES[level] + ")"));
       el.needsHead.appendChild(th);
     });
     ["Not assessed", "Mean"].forEach(function (label) {
-      var th = document.createElement("th");
-      th.scope = "col";
-      th.className = "num";
-      th.textContent = label;
-      el.needsHead.appendChild(th);
+      el.needsHead.appendChild(make("th", { scope: "col", "class": "num" }, label));
     });
 
     el.needsBody.textContent = "";
     if (!summary.length) {
-      var none = document.createElement("tr");
+      var none = make("tr");
       var cell = td(none, "No needs assessments for these sites.");
       cell.colSpan = LEVELS.length + 3;
       el.needsBody.appendChild(none);
       return;
     }
     summary.forEach(function (row) {
-      var tr = document.createElement("tr");
-      tr.setAttribute("data-indicator", row.key);
-      var th = document.createElement("th");
-      th.scope = "row";
-      th.textContent = row.label;
-      tr.appendChild(th);
+      var tr = make("tr", { "data-indicator": row.key });
+      td(tr, row.label, null, "th");
       LEVELS.forEach(function (level) {
         var c = td(tr, row.severity ? fmt.format(row.counts[level]) : "–", "num");
         c.setAttribute("data-level", String(level));
@@ -657,18 +510,11 @@
       var missing = td(tr, fmt.format(row.missing), "num");
       missing.setAttribute("data-level", "none");
       missing.setAttribute("data-value", String(row.missing));
-      var mean = td(tr, row.mean === null ? "–" : meanFmt.format(row.mean), "num");
+      var mean = td(tr, row.mean === null ? "–" : OTM.formats.twoDecimals.format(row.mean), "num");
       mean.setAttribute("data-level", "mean");
       mean.setAttribute("data-value", row.mean === null ? "" : String(row.mean));
       el.needsBody.appendChild(tr);
     });
-  }
-
-  function svg(name, attrs, parent) {
-    var node = document.createElementNS(SVG_NS, name);
-    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, attrs[k]); });
-    if (parent) { parent.appendChild(node); }
-    return node;
   }
 
   /* One stacked bar per severity indicator: the share of the shown sites at each level, not assessed in grey. */
@@ -686,12 +532,11 @@
       width: width, height: height, viewBox: "0 0 " + width + " " + height, role: "img",
       "aria-label": "Bar chart: share of the " + fmt.format(siteCount) + " sites shown at each severity level, " +
         "per indicator. The table below gives the numbers."
-    }, el.chart);
+    }, null, el.chart);
     summary.forEach(function (row, i) {
       var y = i * (rowHeight + gap);
-      var label = svg("text", { x: labelWidth - 6, y: y + rowHeight / 2, "text-anchor": "end",
-        "dominant-baseline": "central", "class": "chart-label" }, root);
-      label.textContent = row.label;
+      svg("text", { x: labelWidth - 6, y: y + rowHeight / 2, "text-anchor": "end",
+        "dominant-baseline": "central", "class": "chart-label" }, row.label, root);
       var x = labelWidth;
       var segments = LEVELS.map(function (level) {
         return { count: row.counts[level], fill: LEVEL_COLOURS[level], ink: LEVEL_TEXT[level],
@@ -702,15 +547,14 @@
       segments.forEach(function (seg) {
         if (!seg.count) { return; }
         var w = seg.count / siteCount * barWidth;
-        var group = svg("g", {}, root);
-        svg("title", {}, group).textContent = seg.title;
+        var group = svg("g", {}, null, root);
+        svg("title", {}, seg.title, group);
         svg("rect", { x: x, y: y, width: w, height: rowHeight, fill: seg.fill, stroke: "#1a1a1a",
-          "stroke-width": 0.75 }, group);
+          "stroke-width": 0.75 }, null, group);
         var text = String(seg.count);
         if (w >= text.length * 8 + 6) {
-          var t = svg("text", { x: x + w / 2, y: y + rowHeight / 2, "text-anchor": "middle",
-            "dominant-baseline": "central", fill: seg.ink, "class": "chart-count" }, group);
-          t.textContent = fmt.format(seg.count);
+          svg("text", { x: x + w / 2, y: y + rowHeight / 2, "text-anchor": "middle",
+            "dominant-baseline": "central", fill: seg.ink, "class": "chart-count" }, fmt.format(seg.count), group);
         }
         x += w;
       });
@@ -718,9 +562,8 @@
     var axisY = summary.length * (rowHeight + gap) + 4;
     [0, 0.5, 1].forEach(function (share) {
       var ax = labelWidth + share * barWidth;
-      var t = svg("text", { x: ax, y: axisY + 6, "text-anchor": share === 0 ? "start" : share === 1 ? "end" : "middle",
-        "class": "chart-axis" }, root);
-      t.textContent = Math.round(share * 100) + "% of sites";
+      svg("text", { x: ax, y: axisY + 6, "text-anchor": share === 0 ? "start" : share === 1 ? "end" : "middle",
+        "class": "chart-axis" }, Math.round(share * 100) + "% of sites", root);
     });
   }
 
@@ -728,13 +571,7 @@
 
   function ensureMap() {
     if (state.map) { return state.map; }
-    state.map = L.map("map", {
-      renderer: L.svg(),
-      attributionControl: false,
-      zoomSnap: 0.25,
-      minZoom: 3,
-      maxZoom: 14
-    });
+    state.map = OTM.baseMap("map", 14);
     state.markerLayer = L.layerGroup();
     return state.map;
   }
@@ -742,16 +579,7 @@
   function drawAreas() {
     var map = ensureMap();
     if (state.areaLayer) { map.removeLayer(state.areaLayer); }
-    state.areaLayer = L.geoJSON(state.regions, {
-      interactive: false, // the markers carry the tooltips
-      style: function () { return { color: "#6b6b6b", weight: 1, fillColor: "#eeeeee", fillOpacity: 1 }; },
-      onEachFeature: function (feature, layer) {
-        layer.on("add", function () {
-          layer.getElement().setAttribute("data-pcode", feature.properties.pcode);
-        });
-      }
-    });
-    state.areaLayer.addTo(map);
+    state.areaLayer = OTM.areaLayer(state.regions, REGION_STYLE).addTo(map); // the markers carry the tooltips
   }
 
   function highlightRegion(pcode) {
@@ -760,7 +588,7 @@
       var chosen = pcode && layer.feature.properties.pcode === pcode;
       layer.setStyle(chosen
         ? { color: "#1a1a1a", weight: 2.5, fillColor: "#ffffff" }
-        : { color: "#6b6b6b", weight: 1, fillColor: "#eeeeee" });
+        : { color: REGION_STYLE.color, weight: REGION_STYLE.weight, fillColor: REGION_STYLE.fillColor });
     });
   }
 
@@ -781,12 +609,8 @@
   }
 
   function tooltipFor(lines) {
-    var box = document.createElement("div");
-    lines.forEach(function (line, i) {
-      var p = document.createElement(i ? "div" : "strong");
-      p.textContent = line;
-      box.appendChild(p);
-    });
+    var box = make("div");
+    lines.forEach(function (line, i) { box.appendChild(make(i ? "div" : "strong", {}, line)); });
     return box;
   }
 
@@ -855,31 +679,12 @@
   }
 
   function renderLegend() {
-    el.legend.textContent = "";
-    LEVELS.forEach(function (level) {
-      el.legend.appendChild(legendItem(LEVEL_COLOURS[level], "worst need " + levelText(level), "swatch round"));
-    });
-    el.legend.appendChild(legendItem(NOT_ASSESSED, "not assessed", "swatch round"));
-  }
-
-  function legendItem(colour, label, className) {
-    var item = document.createElement("li");
-    item.className = "legend-item";
-    var swatch = document.createElement("span");
-    swatch.className = className;
-    swatch.style.background = colour;
-    swatch.setAttribute("aria-hidden", "true");
-    item.appendChild(swatch);
-    item.appendChild(document.createTextNode(label));
-    return item;
+    OTM.fillLegend(el.legend, LEVELS.map(function (level) {
+      return [LEVEL_COLOURS[level], "worst need " + levelText(level)];
+    }).concat([[NOT_ASSESSED, "not assessed"]]), "swatch round");
   }
 
   // --- wiring --------------------------------------------------------------------------------
-
-  function setStatus(text, isError) {
-    el.status.textContent = text;
-    el.status.classList.toggle("error", !!isError);
-  }
 
   function showScope() {
     if (!place) { return; }
@@ -888,18 +693,15 @@
     el.scope.appendChild(document.createTextNode(
       "Only the sites in " + (name ? name + " (" + place.toUpperCase() + ")" : place) + " are loaded. "
     ));
-    var link = document.createElement("a");
-    link.href = window.location.pathname;
-    link.textContent = "Show the sites of every area";
-    el.scope.appendChild(link);
+    el.scope.appendChild(make("a", { href: window.location.pathname }, "Show the sites of every area"));
     el.scope.hidden = false;
   }
 
   function fail(error) {
     console.error(error);
-    setStatus("Could not load the sites: " + (error && error.message ? error.message : error), true);
+    setStatus("Could not load the sites: " + OTM.errorText(error), true);
     el.count.textContent = "";
-    document.body.setAttribute("data-ready", "true");
+    OTM.ready();
   }
 
   function sitesText(n) {
@@ -937,7 +739,7 @@
       }
       if (noPoint) { notes.push(sitesText(noPoint) + " no coordinates: they are in the table only."); }
       setStatus(state.sites.length ? notes.join(" ") : "No sites recorded" + (place ? " in " + place : "") + ".");
-      document.body.setAttribute("data-ready", "true");
+      OTM.ready();
     }).catch(fail);
 
     el.moreButton.addEventListener("click", function () { showMore(false); });
