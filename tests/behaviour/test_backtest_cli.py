@@ -10,15 +10,12 @@ import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
+from tests.cli_harness import Cli, reset_state
 from tests.helpers import write
-from typer.testing import CliRunner
 
 import onthemove.cli.backtest_cmd  # noqa: F401  (adds ``backtest`` to the app, as cli/main.py's last import does)
-from onthemove.cli import main as cli_main
-from onthemove.cli.main import app
 from onthemove.foresight import models
 
 pytestmark = [pytest.mark.duckdb, pytest.mark.slow]
@@ -50,29 +47,6 @@ def movements_csv() -> str:
     return "\n".join(lines) + "\n"
 
 
-def _reset_state() -> None:
-    store = cli_main.state._store
-    cli_main.state._store = None
-    if store is not None:
-        store.close()
-
-
-class Cli:
-    def __init__(self, store: str) -> None:
-        self.store, self.runner = store, CliRunner()
-
-    def __call__(self, *args: str | Path) -> Any:
-        try:
-            return self.runner.invoke(app, ["--store", self.store, *[str(a) for a in args]])
-        finally:
-            _reset_state()
-
-    def ok(self, *args: str | Path) -> Any:
-        result = self(*args)
-        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr, result.exception)
-        return result
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("backtest")
@@ -87,9 +61,9 @@ def cli(store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.chdir(tmp_path)  # no onthemove.toml from the working directory
     for name in ("CONFIG", "STORE"):
         monkeypatch.delenv(f"ONTHEMOVE_{name}", raising=False)
-    _reset_state()
+    reset_state()
     yield Cli(str(store_dir))
-    _reset_state()
+    reset_state()
 
 
 def test_csv_has_every_model_level_and_horizon_and_the_report_is_self_contained(cli: Cli, tmp_path: Path) -> None:

@@ -7,17 +7,14 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
 from tests.behaviour.test_needs_engines import ASSESSMENTS, SITES
+from tests.cli_harness import Cli, reset_state
 from tests.helpers import PCODES, write
-from typer.testing import CliRunner
 
 import onthemove.cli.respond_cmd  # noqa: F401  (adds the commands to the app, as cli/main.py's last import does)
-from onthemove.cli import main as cli_main
-from onthemove.cli.main import app
 
 PLAN = """
 name: test-plan
@@ -31,42 +28,19 @@ rules:
 """
 
 
-def _reset_state() -> None:
-    store = cli_main.state._store
-    cli_main.state._store = None
-    if store is not None:
-        store.close()
-
-
-class Cli:
-    def __init__(self, store: str) -> None:
-        self.store, self.runner = store, CliRunner()
-
-    def __call__(self, *args: str | Path) -> Any:
-        try:
-            return self.runner.invoke(app, ["--store", self.store, *[str(a) for a in args]])
-        finally:
-            _reset_state()
-
-    def ok(self, *args: str | Path) -> Any:
-        result = self(*args)
-        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr, result.exception)
-        return result
-
-
 @pytest.fixture
 def cli(store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cli]:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "200")
     for name in ("CONFIG", "STORE"):
         monkeypatch.delenv(f"ONTHEMOVE_{name}", raising=False)
-    _reset_state()
+    reset_state()
     c = Cli(store_location)
     c.ok("places", "load-pcodes", write(tmp_path, "pcodes.csv", PCODES))
     c.ok("ingest", write(tmp_path, "sites.csv", SITES), "--kind", "sites")
     c.ok("ingest", write(tmp_path, "assess.csv", ASSESSMENTS), "--kind", "site_assessments")
     yield c
-    _reset_state()
+    reset_state()
 
 
 def test_needs_table_csv_json(cli: Cli) -> None:

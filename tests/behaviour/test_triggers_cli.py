@@ -11,36 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.cli_harness import Cli, reset_state
 from tests.helpers import PCODES, write
 from tests.unit.test_triggers import DEFICITS, DRIVER, EVENT, FakeForecaster, movements_csv, rain_csv, trigger
-from typer.testing import CliRunner
 
 import onthemove.cli.triggers_cmd  # noqa: F401  (adds ``triggers`` to the app, as cli/main.py's last import does)
-from onthemove.cli import main as cli_main
-from onthemove.cli.main import app
-
-
-def _reset_state() -> None:
-    store = cli_main.state._store
-    cli_main.state._store = None
-    if store is not None:
-        store.close()
-
-
-class Cli:
-    def __init__(self, store: str, tmp: Path) -> None:
-        self.store, self.tmp, self.runner = store, tmp, CliRunner()
-
-    def __call__(self, *args: str | Path) -> Any:
-        try:
-            return self.runner.invoke(app, ["--store", self.store, *[str(a) for a in args]])
-        finally:
-            _reset_state()
-
-    def ok(self, *args: str | Path) -> Any:
-        result = self(*args)
-        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr, result.exception)
-        return result
 
 
 @pytest.fixture
@@ -48,13 +23,13 @@ def cli(store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path)
     for name in ("CONFIG", "STORE"):
         monkeypatch.delenv(f"ONTHEMOVE_{name}", raising=False)
-    _reset_state()
+    reset_state()
     c = Cli(store_location, tmp_path)
     c.ok("places", "load-pcodes", write(tmp_path, "pcodes.csv", PCODES))
     c.ok("ingest", write(tmp_path, "m.csv", movements_csv()), "--kind", "movements")
     c.ok("ingest", write(tmp_path, "r.csv", rain_csv(DEFICITS)), "--kind", "driver_events")
     yield c
-    _reset_state()
+    reset_state()
 
 
 def _file(tmp: Path, *triggers: dict[str, Any]) -> Path:
