@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from onthemove.account import framework, values
 from onthemove.account.framework import FrameworkError, Indicator, Status
 from onthemove.account.periods import PeriodError, from_dates, parse_period
-from onthemove.account.values import Figure, _rollup
+from onthemove.account.reported import rollup as _rollup
+from onthemove.account.values import Figure
 
 ROOT = Path(__file__).resolve().parents[2]
 

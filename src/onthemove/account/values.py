@@ -1,13 +1,8 @@
 """An indicator's baseline, target and actual for a place and period, wherever each comes from, and its status.
 
-Actuals are computed from the store (``compute``), reported (rows of kind ``indicator_values``), or aggregated
-from child indicators down the results chain. Reported values are aggregated by the indicator's rule:
-
-* over time, within the reporting period: ``sum`` adds, ``mean`` averages, ``latest`` keeps the latest period
-  reported, ``none`` takes only a value reported for exactly that period;
-* over places, up the admin hierarchy: a value reported for the place itself wins; otherwise ``sum`` and
-  ``latest`` add the values of the areas inside it (at the first level below that has any), ``mean`` averages
-  them, ``none`` gives nothing.
+Actuals are computed from the store (``compute``), reported (rows of kind ``indicator_values``, aggregated over
+time and up the places by the indicator's rule in ``reported``), or aggregated from child indicators down the
+results chain.
 
 Baselines and targets are looked up in this order: a value imported for the place (``value_type`` baseline or
 target), one declared in the framework file for the place, then one declared without a place, which holds for
@@ -17,19 +12,17 @@ store over its period.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from onthemove.account import compute
+from onthemove.account import compute, reported
 from onthemove.account.framework import Framework, Indicator, Target
-from onthemove.account.periods import Period, from_dates, parse_period
+from onthemove.account.periods import Period, parse_period
+from onthemove.account.reported import REPORTED_DIMENSIONS
 from onthemove.store.base import Store
 
-TOTALS = {"sex": "total", "age_group": "total", "population_group": "all", "disability": "all"}
-REPORTED_DIMENSIONS = tuple(TOTALS)
 STATUSES = ("on track", "at risk", "off track", "no target", "no data")
 
 
@@ -90,146 +83,6 @@ def place_level(store: Store, place: str | None) -> tuple[str | None, str]:
     return place.upper(), f"adm{int(row[0])}"
 
 
-# --- reported values --------------------------------------------------------------------------------------
-
-
-def _reported(
-    store: Store, code: str, value_type: str, dims: Sequence[str] = (), before: dt.date | None = None
-) -> list[dict[str, Any]]:
-    """Rows of one indicator and value type: the totals, or broken down by ``dims`` (other dimensions total)."""
-    conds = ["v.indicator = $code", "v.value_type = $type"]
-    # codes are stored lower-cased (ingest lowers indicator codes); framework codes compare without case
-    params: dict[str, Any] = {"code": code.lower(), "type": value_type}
-    for d, total in TOTALS.items():
-        conds.append(f"v.{d} <> '{total}'" if d in dims else f"v.{d} = '{total}'")
-    if before is not None:
-        params["before"] = before
-        conds.append("v.period_start <= $before")
-    cols = ", ".join(f"v.{d}" for d in REPORTED_DIMENSIONS)
-    text = (
-        f"SELECT v.place, p.admin_level, p.adm0, p.adm1, p.adm2, p.adm3, v.period_start, v.period_end, {cols}, "
-        f"v.value FROM indicator_values v LEFT JOIN places p ON p.pcode = v.place WHERE {' AND '.join(conds)}"
-    )
-    names = ["place", "admin_level", "adm0", "adm1", "adm2", "adm3", "start", "end", *REPORTED_DIMENSIONS, "value"]
-    rows = [dict(zip(names, r, strict=True)) for r in store.fetch(text, params)]
-    for r in rows:
-        r["period"] = from_dates(r["start"], r["end"])
-    return rows
-
-
-def _over_time(rows: list[dict[str, Any]], period: Period, rule: str) -> float | None:
-    inside = [r for r in rows if period.start <= r["period"].start and r["period"].end <= period.end]
-    if rule == "none":
-        exact = [r["value"] for r in inside if r["period"].start == period.start and r["period"].end == period.end]
-        return exact[-1] if exact else None
-    if not inside:
-        return None
-    if rule == "latest":
-        last = max(r["period"] for r in inside)
-        return sum(r["value"] for r in inside if r["period"] == last)
-    values = [r["value"] for r in inside]
-    return sum(values) / len(values) if rule == "mean" else sum(values)
-
-
-def _tree(store: Store) -> tuple[dict[str, list[str]], dict[str, int]]:
-    """Children of every place, and every place's admin level."""
-    children: dict[str, list[str]] = defaultdict(list)
-    levels: dict[str, int] = {}
-    for code, parent, lvl in store.fetch("SELECT pcode, parent_pcode, admin_level FROM places"):
-        levels[code] = int(lvl)
-        if parent is not None:
-            children[parent].append(code)
-    return children, levels
-
-
-def _rollup(
-    own: dict[str, float], targets: Sequence[str], children: dict[str, list[str]], rule: str
-) -> dict[str, float]:
-    """The value of each target place: its own if reported, else (unless ``rule`` is none) its children's
-    values, each found the same way, added (``mean``: averaged)."""
-    memo: dict[str, float | None] = {}
-
-    def value(code: str) -> float | None:
-        if code in memo:
-            return memo[code]
-        got: float | None = own.get(code)
-        if got is None and rule != "none":
-            found = [v for c in children.get(code, []) if (v := value(c)) is not None]
-            if found:
-                got = sum(found) / len(found) if rule == "mean" else sum(found)
-        memo[code] = got
-        return got
-
-    return {t: v for t in targets if (v := value(t)) is not None}
-
-
-def _targets(levels: dict[str, int], children: dict[str, list[str]], want: int, place: str | None) -> list[str]:
-    """The places at level ``want`` inside ``place`` (all of them when None)."""
-    if place is None:
-        return sorted(c for c, lvl in levels.items() if lvl == want)
-    out, todo = [], [place]
-    while todo:
-        code = todo.pop()
-        if levels.get(code) == want:
-            out.append(code)
-        elif levels.get(code, 99) < want:
-            todo.extend(children.get(code, []))
-    return sorted(out)
-
-
-def reported_actuals(
-    store: Store,
-    ind: Indicator,
-    period: Period,
-    level: str,
-    place: str | None = None,
-    dims: Sequence[str] = (),
-    scope: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Reported actuals per place at ``level`` (inside ``place``), by ``dims``: rows ``place, *dims, value``.
-
-    Over time first, per reported place; then up the hierarchy by the indicator's rule. ``scope``: only values
-    reported for places inside these areas count (a partner's scope), so a country's figure is theirs only."""
-    dims = [d for d in dims if d in REPORTED_DIMENSIONS]
-    rows = _reported(store, ind.code, "actual", dims)
-    groups: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for r in rows:
-        if r["place"] is not None:
-            groups[tuple(r[d] for d in dims)][r["place"]].append(r)
-    if not groups:
-        return []
-    children, levels = _tree(store)
-    targets = _targets(levels, children, int(level[3:]), place)
-    allowed: set[str] | None = None
-    if scope is not None:
-        allowed, todo = set(), [c.upper() for c in scope]
-        while todo:
-            code = todo.pop()
-            if code not in allowed:
-                allowed.add(code)
-                todo.extend(children.get(code, []))
-    result = []
-    for key, by_place in sorted(groups.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
-        own = {
-            p: v
-            for p, g in by_place.items()
-            if (allowed is None or p in allowed) and (v := _over_time(g, period, ind.aggregation)) is not None
-        }
-        for code, value in _rollup(own, targets, children, ind.aggregation).items():
-            row: dict[str, Any] = {"place": code}
-            for i, d in enumerate(dims):
-                row[d] = key[i]
-            row["value"] = value
-            result.append(row)
-    result.sort(key=lambda r: (r["place"], *[str(r[d]) for d in dims]))
-    return result
-
-
-def _programme_reported(store: Store, ind: Indicator, period: Period, value_type: str) -> float | None:
-    rows = [r for r in _reported(store, ind.code, value_type) if r["place"] is None]
-    return _over_time(rows, period, ind.aggregation) if rows else None
-
-
 # --- actuals ----------------------------------------------------------------------------------------------
 
 
@@ -252,12 +105,12 @@ def actual(
         value = sum(found) / len(found) if ind.aggregation == "mean" else sum(found)
         return Figure(value, period.label, "children")
     if code is None:
-        own = _programme_reported(store, ind, period, "actual") if scope is None else None
+        own = reported.programme_value(store, ind, period, "actual") if scope is None else None
         if own is not None:
             return Figure(own, period.label, "reported")
-        rows = reported_actuals(store, ind, period, level, scope=scope)
+        rows = reported.reported_actuals(store, ind, period, level, scope=scope)
         return _combine_places(ind, rows, period, "reported")
-    rows = reported_actuals(store, ind, period, level, place=code, scope=scope)
+    rows = reported.reported_actuals(store, ind, period, level, place=code, scope=scope)
     value = next((r["value"] for r in rows if r["place"] == code), None)
     return None if value is None else Figure(value, period.label, "reported")
 
@@ -292,7 +145,7 @@ def breakdown(
         if ind.computed:
             rows = compute.indicator_rows(store, ind, period, below, place=code, scope=scope)
         elif ind.reported:
-            rows = reported_actuals(store, ind, period, below, place=code, scope=scope)
+            rows = reported.reported_actuals(store, ind, period, below, place=code, scope=scope)
         else:
             return []
         return [{"key": r["place"], "value": r["value"]} for r in rows if r["value"] is not None]
@@ -312,17 +165,19 @@ def breakdown(
         return out
     if ind.reported and dim in REPORTED_DIMENSIONS:
         if code is None:
-            own = [r for r in _reported(store, ind.code, "actual", [dim]) if r["place"] is None and scope is None]
+            own = [
+                r for r in reported.rows_of(store, ind.code, "actual", [dim]) if r["place"] is None and scope is None
+            ]
             groups: dict[Any, list[dict[str, Any]]] = defaultdict(list)
             for r in own:
                 groups[r[dim]].append(r)
-            found = {k: _over_time(g, period, ind.aggregation) for k, g in groups.items()}
+            found = {k: reported.over_time(g, period, ind.aggregation) for k, g in groups.items()}
             if not any(v is not None for v in found.values()):  # none for the programme itself: its countries'
                 found = {}
-                for r in reported_actuals(store, ind, period, "adm0", dims=[dim], scope=scope):
+                for r in reported.reported_actuals(store, ind, period, "adm0", dims=[dim], scope=scope):
                     found[r[dim]] = (found.get(r[dim]) or 0.0) + r["value"]
             return [{"key": k, "value": v} for k, v in sorted(found.items()) if v is not None]
-        rows = reported_actuals(store, ind, period, level, place=code, dims=[dim], scope=scope)
+        rows = reported.reported_actuals(store, ind, period, level, place=code, dims=[dim], scope=scope)
         return [{"key": r[dim], "value": r["value"]} for r in rows if r["place"] == code]
     return []
 
@@ -350,35 +205,6 @@ def monthly(
 # --- baselines and targets --------------------------------------------------------------------------------
 
 
-def _reported_refs(store: Store, ind: Indicator, value_type: str, place: str | None) -> list[tuple[Period, float]]:
-    """Imported baselines or targets for ``place`` (None: the programme) by period: the place's own value, else
-    the values of the areas inside it rolled up by the indicator's rule (as actuals are)."""
-    rows = _reported(store, ind.code, value_type)
-    by_period: dict[Period, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        by_period[r["period"]].append(r)
-    if not by_period:
-        return []
-    children, levels = _tree(store)
-    out = []
-    for period, group in by_period.items():
-        programme = [r for r in group if r["place"] is None]
-        if place is None and programme:
-            out.append((period, float(programme[-1]["value"])))
-            continue
-        own = {r["place"]: float(r["value"]) for r in group if r["place"] is not None}
-        if place is not None:
-            got = _rollup(own, [place], children, ind.aggregation)
-            if place in got:
-                out.append((period, got[place]))
-            continue
-        countries = _rollup(own, _targets(levels, children, 0, None), children, ind.aggregation)
-        if countries:
-            values = list(countries.values())
-            out.append((period, sum(values) / len(values) if ind.aggregation == "mean" else sum(values)))
-    return out
-
-
 def _declared(targets: Sequence[Target], place: str | None) -> list[Target]:
     """Targets stated in the framework for this place (None: programme-wide ones)."""
     return [t for t in targets if t.place == place]
@@ -388,7 +214,7 @@ def baseline(
     store: Store, fw: Framework, ind: Indicator, place: str | None, scope: Sequence[str] | None = None
 ) -> Figure | None:
     code, _ = place_level(store, place)
-    imported = _reported_refs(store, ind, "baseline", code)
+    imported = reported.references(store, ind, "baseline", code)
     if imported:
         period, value = max(imported)
         return Figure(value, period.label, "reported")
@@ -408,7 +234,7 @@ def target(store: Store, ind: Indicator, place: str | None, period: Period) -> F
     (else the last one)."""
     code, _ = place_level(store, place)
     options = [(parse_period(t.period), t.value, "framework") for t in _declared(ind.targets, code)]
-    options += [(p, v, "reported") for p, v in _reported_refs(store, ind, "target", code)]
+    options += [(p, v, "reported") for p, v in reported.references(store, ind, "target", code)]
     options = [o for o in options if o[1] is not None]
     if not options:
         return None
