@@ -13,11 +13,12 @@ import json
 import re
 import statistics
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.cli_harness import Cli as HarnessCli
+from tests.cli_harness import reset_state
 from tests.helpers import MOVEMENTS, PCODES, PLAIN, SSD_PCODES, write
 from typer.testing import CliRunner
 
@@ -29,32 +30,8 @@ REJECTION_KEYS = {"file", "row", "column", "value", "expected"}
 BAD_ROWS = "2024-13-31,XT01,XT0101,conflict,5\n2024-03-31,XT01,XT0102,conflict,many\n"
 
 
-def _reset_state() -> None:
-    store = cli_main.state._store
-    cli_main.state._store = None
-    if store is not None:
-        store.close()
-
-
-@dataclass
-class Cli:
-    store: str
-    tmp: Path
-    runner: CliRunner
-
-    def __call__(self, *args: str | Path) -> Any:
-        try:
-            return self.runner.invoke(app, ["--store", self.store, *[str(a) for a in args]])
-        finally:
-            _reset_state()
-
-    def ok(self, *args: str | Path) -> Any:
-        result = self(*args)
-        assert result.exit_code == 0, (args, result.exit_code, result.stdout, result.stderr, result.exception)
-        return result
-
-    def json(self, *args: str | Path) -> Any:
-        return json.loads(self.ok(*args).stdout)
+class Cli(HarnessCli):
+    """The harness, with this suite's own steps: a gazetteer, a file of movements."""
 
     def gazetteer(self) -> None:
         self.ok("places", "load-pcodes", write(self.tmp, "pcodes.csv", PCODES))
@@ -68,11 +45,11 @@ def cli(store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.chdir(tmp_path)  # no onthemove.toml from the working directory
     for name in ("CONFIG", "STORE", "ALERT_Z", "ALERT_RATIO", "ALERT_FLOOR"):
         monkeypatch.delenv(f"ONTHEMOVE_{name}", raising=False)
-    _reset_state()
+    reset_state()
     files = tmp_path / "files"
     files.mkdir()
-    yield Cli(store_location, files, CliRunner())
-    _reset_state()
+    yield Cli(store_location, files)
+    reset_state()
 
 
 @pytest.fixture
@@ -440,14 +417,14 @@ def test_each_invocation_uses_its_own_store(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
     first, second = str(tmp_path / "first"), str(tmp_path / "second")
-    _reset_state()
+    reset_state()
     try:
         runner.invoke(app, ["--store", first, "places", "load-pcodes", str(write(tmp_path, "p.csv", PCODES))])
         result = runner.invoke(app, ["--store", second, "batches", "--format", "json"])
         assert result.exit_code == 0
         assert json.loads(result.stdout) == []  # the second store is empty
     finally:
-        _reset_state()
+        reset_state()
 
 
 # --- DTM API: fetch, save, load (recorded responses, no network) ------------------------------

@@ -11,6 +11,7 @@ page shows is exactly what the API would give the same user.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,24 @@ def _page(request: Request, template: str, title: str, page: str, **extra: Any) 
     return templates.TemplateResponse(request, template, context)
 
 
+# pages that are a template and a title only: (path and template name, title)
+PLAIN_PAGES = (
+    ("sites", "Sites"),
+    ("alerts", "Alerts"),
+    ("foresight", "Foresight"),
+    ("simulate", "Simulation"),
+    ("respond", "Needs & response"),
+    ("results", "Results"),
+)
+
+
+def _plain_page(page: str, title: str) -> Callable[[Request], HTMLResponse]:
+    def show(request: Request) -> HTMLResponse:
+        return _page(request, f"{page}.html", title, page)
+
+    return show
+
+
 def mount_web(app: FastAPI) -> None:
     """Serve the static assets at ``/static`` and the pages."""
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
@@ -47,29 +66,15 @@ def mount_web(app: FastAPI) -> None:
     def place_page(request: Request, pcode: str = PathParam(pattern=r"^[A-Za-z0-9_-]{1,40}$")) -> HTMLResponse:
         return _page(request, "place.html", pcode, "place", pcode=pcode)
 
-    @app.get("/sites", response_class=HTMLResponse, include_in_schema=False)
-    def sites_page(request: Request) -> HTMLResponse:
-        return _page(request, "sites.html", "Sites", "sites")
-
-    @app.get("/alerts", response_class=HTMLResponse, include_in_schema=False)
-    def alerts_page(request: Request) -> HTMLResponse:
-        return _page(request, "alerts.html", "Alerts", "alerts")
-
-    @app.get("/foresight", response_class=HTMLResponse, include_in_schema=False)
-    def foresight_page(request: Request) -> HTMLResponse:
-        return _page(request, "foresight.html", "Foresight", "foresight")
-
-    @app.get("/simulate", response_class=HTMLResponse, include_in_schema=False)
-    def simulate_page(request: Request) -> HTMLResponse:
-        return _page(request, "simulate.html", "Simulation", "simulate")
-
-    @app.get("/respond", response_class=HTMLResponse, include_in_schema=False)
-    def respond_page(request: Request) -> HTMLResponse:
-        return _page(request, "respond.html", "Needs & response", "respond")
-
-    @app.get("/results", response_class=HTMLResponse, include_in_schema=False)
-    def results_page(request: Request) -> HTMLResponse:
-        return _page(request, "results.html", "Results", "results")
+    for page, title in PLAIN_PAGES:
+        app.add_api_route(
+            f"/{page}",
+            _plain_page(page, title),
+            methods=["GET"],
+            response_class=HTMLResponse,
+            include_in_schema=False,
+            name=f"{page}_page",  # what the templates' url_for names
+        )
 
     @app.get("/data", response_class=HTMLResponse, include_in_schema=False)
     def data_page(request: Request) -> HTMLResponse:
